@@ -1,0 +1,37 @@
+# Two commands do the whole set-up on a fresh machine:
+#   make quickstart   creates .venv if missing, installs, runs the offline PAINT quickstart
+#   make test         same set-up, runs the test suite
+VENV ?= .venv
+PYTHON ?= python3
+# This machine's PyTorch wheels; override for another platform, e.g. TORCH_SPEC="torch torchvision".
+TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+STAMP := $(VENV)/.paint-installed
+
+.PHONY: install quickstart test test-fast lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet $(TORCH_SPEC)
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+quickstart: $(STAMP)
+	$(VENV)/bin/paint fit --config configs/quickstart.yaml
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest
+
+test-fast: $(STAMP)
+	$(VENV)/bin/python -m pytest -m "not slow"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: $(STAMP)
+	$(VENV)/bin/python benchmarks/run.py
+
+clean:
+	rm -rf lightning_logs .pytest_cache

@@ -1,0 +1,6 @@
+"""``python -m paint_lightning`` is the ``paint`` command."""
+
+from paint_lightning.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,239 @@
+"""The DataModule of a patching run: patch tasks to train on, support tasks to protect."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from lightning.pytorch import LightningDataModule
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
+from torchvision import transforms as T
+
+from paint_lightning.data.cache import TensorDataset, collate_batched, item_nbytes, materialize
+from paint_lightning.data.samplers import UnpaddedDistributedSampler
+from paint_lightning.data.splits import heldout_split, stable_seed
+from paint_lightning.data.tasks import Task, TaskSpec, resolve_task
+
+log = logging.getLogger(__name__)
+
+
+class PaintDataModule(LightningDataModule):
+    """Patch and support tasks, with seeded held-out splits for choosing alpha.
+
+    Training uses the patch tasks' train splits minus their held-out part (several patch tasks are
+    trained jointly: batches mix tasks and every sample is scored by its own task's head). Each
+    task, patch or support, gets a held-out split carved from its train split (``heldout_fraction``
+    of it, at most ``heldout_max`` images, chosen by ``split_seed`` and the task name); held-out
+    sets drive validation and the alpha sweep. Test splits serve only the final report.
+
+    Image transforms come from the model (open_clip's train and eval preprocessing) when the
+    DataModule is used with a :class:`~paint_lightning.PaintModule`.
+
+    Args:
+        patch: Tasks to patch (fine-tune on).
+        support: Tasks whose zero-shot accuracy must be kept.
+        batch_size: Training batch size per device.
+        eval_batch_size: Evaluation batch size per device (defaults to ``batch_size``).
+        num_workers: Data loading worker processes.
+        heldout_fraction: Share of each train split held out for validation and alpha selection.
+        heldout_max: Largest held-out split per task.
+        split_seed: Seed of the held-out splits.
+        eval_cache_mb: Memory budget (MiB, per process) for keeping preprocessed evaluation sets
+            in memory across epochs and sweep passes; 0 disables it.
+        pin_memory: Pin host memory for faster copies to the GPU (``None``: when CUDA is used).
+        persistent_workers: Keep workers alive between epochs.
+    """
+
+    def __init__(
+        self,
+        patch: list[Task],
+        support: list[Task] | None = None,
+        batch_size: int = 128,
+        eval_batch_size: int | None = None,
+        num_workers: int = 2,
+        heldout_fraction: float = 0.1,
+        heldout_max: int = 5000,
+        split_seed: int = 0,
+        eval_cache_mb: int = 1024,
+        pin_memory: bool | None = None,
+        persistent_workers: bool = True,
+    ) -> None:
+        super().__init__()
+        if not patch:
+            raise ValueError("data.patch is empty: give at least one task to patch.")
+        if batch_size < 1:
+            raise ValueError(f"data.batch_size={batch_size}: must be at least 1.")
+        if not 0.0 < heldout_fraction < 1.0:
+            raise ValueError(
+                f"data.heldout_fraction={heldout_fraction}: must be in (0, 1); alpha is chosen on "
+                "the held-out split, so it cannot be empty (0.1 is the usual choice)."
+            )
+        self.patch = list(patch)
+        self.support = list(support or [])
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size or batch_size
+        self.num_workers = num_workers
+        self.heldout_fraction = heldout_fraction
+        self.heldout_max = heldout_max
+        self.split_seed = split_seed
+        self.eval_cache_mb = eval_cache_mb
+        self.pin_memory = pin_memory
+        self.persistent_workers = persistent_workers
+        self.specs = self._resolve_specs()
+        self.train_transform: Callable[[Any], Any] | None = None
+        self.eval_transform: Callable[[Any], Any] | None = None
+        self.train_set: Dataset | None = None
+        self.heldout_sets: dict[str, Dataset] = {}
+        self.test_sets: dict[str, Dataset] = {}
+        self._decoded: dict[int, TensorDataset] = {}  # id(dataset) -> its decoded copy
+
+    # -- what the model needs -------------------------------------------------------------------
+
+    def task_specs(self) -> list[TaskSpec]:
+        """Patch tasks first, then support tasks: the order of heads and evaluation loaders."""
+        return list(self.specs)
+
+    def set_transforms(self, train: Callable[[Any], Any], eval: Callable[[Any], Any]) -> None:
+        """Sets the image transforms (done automatically from a PaintModule in ``setup``)."""
+        self.train_transform, self.eval_transform = train, eval
+
+    # -- Lightning hooks -------------------------------------------------------------------------
+
+    def setup(self, stage: str) -> None:
+        """Builds the splits needed by ``stage``."""
+        module = self.trainer.lightning_module if self.trainer is not None else None
+        if self.train_transform is None and module is not None and hasattr(module, "preprocess_eval"):
+            self.set_transforms(module.preprocess_train, module.preprocess_eval)
+        if self.train_transform is None or self.eval_transform is None:
+            log.warning("No model transforms set on the DataModule; using ToTensor() only.")
+            self.set_transforms(T.ToTensor(), T.ToTensor())
+        tasks = [*self.patch, *self.support]
+        if stage in ("fit", "validate") and not self.heldout_sets:
+            train_parts = []
+            for index, task in enumerate(tasks):
+                train_idx, heldout_idx = self._split(task)
+                full_eval = task.source.dataset("train", self.eval_transform)
+                self.heldout_sets[task.name] = Subset(full_eval, heldout_idx)
+                if index < len(self.patch):
+                    full_train = task.source.dataset("train", self.train_transform)
+                    train_parts.append(_WithTaskIndex(Subset(full_train, train_idx), index))
+            self.train_set = ConcatDataset(train_parts)
+        if stage in ("fit", "test") and not self.test_sets:
+            for task in tasks:
+                test_set = task.source.dataset("test", self.eval_transform)
+                self.test_sets[task.name] = _nonempty(test_set, task.name, "test")
+
+    def train_dataloader(self) -> DataLoader:
+        """Shuffled batches ``(images, labels, task_indices)`` of the patch tasks."""
+        assert self.train_set is not None, "call setup('fit') first"
+        return DataLoader(
+            self.train_set,
+            batch_size=self.batch_size,
+            shuffle=True,
+            num_workers=self.num_workers,
+            pin_memory=self._pin(),
+            persistent_workers=self.persistent_workers and self.num_workers > 0,
+            drop_last=len(self.train_set) >= self.batch_size,
+        )
+
+    def val_dataloader(self) -> list[DataLoader]:
+        """One loader of ``(images, labels)`` per held-out set, in :meth:`task_specs` order."""
+        sets = self.cached_heldout_sets()
+        return [self.eval_dataloader(sets[spec.name]) for spec in self.specs]
+
+    def test_dataloader(self) -> list[DataLoader]:
+        """One loader per test set, in :meth:`task_specs` order."""
+        sets = self.cached_test_sets()
+        return [self.eval_dataloader(sets[spec.name]) for spec in self.specs]
+
+    # -- shared by validation, the sweep and the final report -----------------------------------
+
+    def eval_dataloader(self, dataset: Dataset) -> DataLoader:
+        """An in-order loader over ``dataset``, sharded across processes without padding."""
+        world, rank = 1, 0
+        if self.trainer is not None:
+            world, rank = self.trainer.world_size, self.trainer.global_rank
+        sampler = UnpaddedDistributedSampler(dataset, num_replicas=world, rank=rank)
+        if isinstance(dataset, TensorDataset):
+            # Already decoded: batches are slices; worker processes would only add copies.
+            return DataLoader(
+                dataset,
+                batch_size=self.eval_batch_size,
+                sampler=sampler,
+                collate_fn=collate_batched,
+                pin_memory=self._pin(),
+            )
+        return DataLoader(
+            dataset,
+            batch_size=self.eval_batch_size,
+            sampler=sampler,
+            num_workers=self.num_workers,
+            pin_memory=self._pin(),
+        )
+
+    def cached_heldout_sets(self) -> dict[str, Dataset]:
+        """Held-out sets, decoded into memory (once) where the budget allows."""
+        return self._cached(self.heldout_sets)
+
+    def cached_test_sets(self) -> dict[str, Dataset]:
+        """Test sets, decoded into memory (once) where the budget allows."""
+        return self._cached(self.test_sets)
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _resolve_specs(self) -> list[TaskSpec]:
+        specs = [resolve_task(t, "patch", f"data.patch[{i}]") for i, t in enumerate(self.patch)]
+        specs += [resolve_task(t, "support", f"data.support[{i}]") for i, t in enumerate(self.support)]
+        names = [spec.name for spec in specs]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(
+                f"task names {duplicates} are used twice in data.patch/data.support; names must be unique."
+            )
+        return specs
+
+    def _split(self, task: Task) -> tuple[list[int], list[int]]:
+        size = len(_nonempty(task.source.dataset("train", None), task.name, "train"))
+        return heldout_split(size, self.heldout_fraction, self.heldout_max, stable_seed(self.split_seed, task.name))
+
+    def _pin(self) -> bool:
+        if self.pin_memory is not None:
+            return self.pin_memory
+        return self.trainer is not None and self.trainer.strategy.root_device.type == "cuda"
+
+    def _cached(self, sets: dict[str, Dataset]) -> dict[str, Dataset]:
+        budget = self.eval_cache_mb * 2**20 - sum(d.nbytes() for d in self._decoded.values())
+        out: dict[str, Dataset] = {}
+        for name, dataset in sets.items():
+            decoded = self._decoded.get(id(dataset))
+            if decoded is None and len(dataset) > 0 and item_nbytes(dataset) * len(dataset) <= budget:
+                decoded = materialize(dataset, self.eval_batch_size, self.num_workers)
+                self._decoded[id(dataset)] = decoded
+                budget -= decoded.nbytes()
+            out[name] = decoded if decoded is not None else dataset
+        return out
+
+
+class _WithTaskIndex(Dataset):
+    """Appends the task's index to every ``(image, label)`` item."""
+
+    def __init__(self, dataset: Dataset, task_index: int) -> None:
+        self.dataset = dataset
+        self.task_index = task_index
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: int) -> tuple[Any, int, int]:
+        image, label = self.dataset[index]
+        return image, label, self.task_index
+
+
+def _nonempty(dataset: Dataset, task: str, split: str) -> Dataset:
+    if len(dataset) == 0:  # type: ignore[arg-type]
+        raise ValueError(f"task {task!r}: the {split} split is empty; check the task's source.")
+    return dataset
+
+
+__all__ = ["PaintDataModule"]

@@ -1,0 +1,101 @@
+"""Choosing alpha from held-out accuracy curves.
+
+Two criteria:
+
+* ``"mean"`` (the paper's): maximise the mean of the patch accuracy and the support accuracy,
+  each averaged over its tasks.
+* ``"constrained"``: maximise the patch accuracy among alphas where no support task drops more
+  than ``max_support_drop`` points below its zero-shot accuracy.
+
+Ties go to the smaller alpha: closer to the zero-shot model, so the safer choice.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+Criterion = Literal["mean", "constrained"]
+
+
+@dataclass(frozen=True)
+class SweepCurves:
+    """Held-out accuracy (in %) per task at each alpha.
+
+    Attributes:
+        alphas: The alphas evaluated, in increasing order.
+        patch: Patch task name -> one accuracy per alpha.
+        support: Support task name -> one accuracy per alpha.
+        zero_shot_support: Support task name -> accuracy of the starting (zero-shot) model.
+    """
+
+    alphas: Sequence[float]
+    patch: Mapping[str, Sequence[float]]
+    support: Mapping[str, Sequence[float]]
+    zero_shot_support: Mapping[str, float]
+
+    def __post_init__(self) -> None:
+        if not self.alphas:
+            raise ValueError("no alphas to choose from")
+        if not self.patch:
+            raise ValueError("at least one patch task is needed to choose alpha")
+        for name, curve in {**self.patch, **self.support}.items():
+            if len(curve) != len(self.alphas):
+                raise ValueError(f"task {name!r}: {len(curve)} accuracies for {len(self.alphas)} alphas")
+        missing = set(self.support) - set(self.zero_shot_support)
+        if missing:
+            raise ValueError(f"zero-shot accuracy missing for support tasks {sorted(missing)}")
+
+    def patch_mean(self, index: int) -> float:
+        """Mean patch accuracy at ``alphas[index]``."""
+        return _mean(curve[index] for curve in self.patch.values())
+
+    def support_mean(self, index: int) -> float:
+        """Mean support accuracy at ``alphas[index]`` (NaN without support tasks)."""
+        return _mean(curve[index] for curve in self.support.values())
+
+    def max_support_drop(self, index: int) -> float:
+        """Largest drop (points) of any support task below zero-shot at ``alphas[index]``."""
+        drops = [self.zero_shot_support[n] - c[index] for n, c in self.support.items()]
+        return max(drops, default=0.0)
+
+
+def objective(curves: SweepCurves, criterion: Criterion, max_support_drop: float | None) -> list[float]:
+    """The score each alpha gets under ``criterion`` (higher is better; ``-inf`` = infeasible)."""
+    scores = []
+    for index in range(len(curves.alphas)):
+        patch = curves.patch_mean(index)
+        if criterion == "mean":
+            support = curves.support_mean(index)
+            scores.append(patch if math.isnan(support) else (patch + support) / 2)
+        elif criterion == "constrained":
+            if max_support_drop is None:
+                raise ValueError("criterion 'constrained' needs max_support_drop (points)")
+            feasible = curves.max_support_drop(index) <= max_support_drop + 1e-9
+            scores.append(patch if feasible else -math.inf)
+        else:
+            raise ValueError(f"unknown criterion {criterion!r}; use 'mean' or 'constrained'")
+    return scores
+
+
+def select_alpha(
+    curves: SweepCurves, criterion: Criterion = "mean", max_support_drop: float | None = None
+) -> tuple[int, float]:
+    """Picks alpha by ``criterion``.
+
+    Returns:
+        ``(index, alpha)`` of the best alpha. Under ``"constrained"``, when no alpha is feasible
+        (possible only if the grid lacks 0), the alpha with the smallest support drop is returned.
+    """
+    scores = objective(curves, criterion, max_support_drop)
+    best = max(range(len(scores)), key=lambda i: (scores[i], -curves.alphas[i]))
+    if scores[best] == -math.inf:
+        best = min(range(len(scores)), key=lambda i: (curves.max_support_drop(i), curves.alphas[i]))
+    return best, curves.alphas[best]
+
+
+def _mean(values: object) -> float:
+    items = list(values)  # type: ignore[call-overload]
+    return sum(items) / len(items) if items else math.nan

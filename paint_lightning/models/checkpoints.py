@@ -1,0 +1,136 @@
+"""Reading and writing CLIP weights without unpickling anything.
+
+Three on-disk forms are read: safetensors state dicts, torch state dicts (``weights_only=True``)
+and the *compact* form used for the project's own small checkpoints: float tensors in fp16 and
+only the token-embedding rows that the training vocabulary used (the rest are rebuilt as zeros).
+A compact file carries its open_clip model config in the safetensors metadata, so it describes
+itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from paint_lightning.io import atomic_path
+
+COMPACT_FORMAT = "paint-compact-clip/1"
+TOKEN_EMBEDDING = "token_embedding.weight"
+_ROWS = TOKEN_EMBEDDING + ".rows"
+_IDS = TOKEN_EMBEDDING + ".ids"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be read as CLIP weights."""
+
+
+def save_compact_clip(
+    state_dict: dict[str, torch.Tensor],
+    path: str | os.PathLike[str],
+    model_cfg: dict[str, Any],
+    keep_token_ids: Iterable[int],
+    metadata: dict[str, str] | None = None,
+) -> Path:
+    """Writes a CLIP state dict in the compact form, atomically.
+
+    Args:
+        state_dict: open_clip ``CLIP`` state dict (fp32 or any float dtype).
+        path: Destination ``.safetensors`` file.
+        model_cfg: The open_clip model config (``embed_dim``, ``vision_cfg``, ``text_cfg``...).
+        keep_token_ids: Token ids whose embedding rows are kept; all others load as zeros.
+        metadata: Extra string metadata (recipe, seed, ...).
+    """
+    ids = torch.tensor(sorted(set(int(i) for i in keep_token_ids)), dtype=torch.int64)
+    tensors: dict[str, torch.Tensor] = {}
+    for key, value in state_dict.items():
+        value = value.detach().cpu()
+        if key == TOKEN_EMBEDDING:
+            tensors[_ROWS] = value[ids].to(torch.float16).contiguous()
+            tensors[_IDS] = ids
+            vocab_size = value.shape[0]
+        elif value.is_floating_point():
+            tensors[key] = value.to(torch.float16).contiguous()
+        else:
+            tensors[key] = value.contiguous()
+    if _IDS not in tensors:
+        raise CheckpointError(f"state dict has no {TOKEN_EMBEDDING!r}: is it an open_clip CLIP?")
+    meta = {
+        "format": COMPACT_FORMAT,
+        "model_cfg": json.dumps(model_cfg, sort_keys=True),
+        "vocab_size": str(vocab_size),
+        **(metadata or {}),
+    }
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
+    return Path(path)
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The string metadata of a safetensors file (empty for other formats)."""
+    if not str(path).endswith(".safetensors"):
+        return {}
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return dict(handle.metadata() or {})
+    except (SafetensorError, OSError) as err:
+        raise CheckpointError(f"cannot read safetensors file {path}: {err}") from err
+
+
+def compact_model_cfg(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The open_clip model config stored in a compact checkpoint, or ``None``."""
+    meta = read_metadata(path)
+    if meta.get("format") != COMPACT_FORMAT:
+        return None
+    return json.loads(meta["model_cfg"])
+
+
+def load_clip_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    """Loads a CLIP state dict from safetensors (plain or compact) or a torch file, safely.
+
+    Compact checkpoints come back in fp32 with the full token-embedding table rebuilt.
+    Torch files are read with ``weights_only=True``; a ``state_dict`` entry and a DataParallel
+    ``module.`` prefix are unwrapped.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint file not found: {path}")
+    if path.suffix == ".safetensors":
+        meta = read_metadata(path)
+        try:
+            with safe_open(str(path), framework="pt") as handle:
+                state = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (safe_open is not a dict)
+        except (SafetensorError, OSError) as err:
+            raise CheckpointError(f"cannot read safetensors file {path}: {err}") from err
+        if meta.get("format") == COMPACT_FORMAT:
+            state = _expand_compact(state, int(meta["vocab_size"]))
+        return state
+    try:
+        loaded = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises several types for corrupt or pickled files
+        raise CheckpointError(
+            f"cannot read {path} as a weights-only torch file ({type(err).__name__}: {err}); "
+            "it may be corrupted or contain pickled objects, which are never loaded"
+        ) from err
+    if isinstance(loaded, dict) and isinstance(loaded.get("state_dict"), dict):
+        loaded = loaded["state_dict"]
+    if not isinstance(loaded, dict) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
+        raise CheckpointError(f"{path} does not hold a state dict of tensors")
+    if loaded and all(key.startswith("module.") for key in loaded):
+        loaded = {key[len("module.") :]: value for key, value in loaded.items()}
+    return loaded
+
+
+def _expand_compact(state: dict[str, torch.Tensor], vocab_size: int) -> dict[str, torch.Tensor]:
+    rows, ids = state.pop(_ROWS), state.pop(_IDS)
+    table = torch.zeros(vocab_size, rows.shape[1], dtype=torch.float32)
+    table[ids] = rows.float()
+    out = {key: (value.float() if value.is_floating_point() else value) for key, value in state.items()}
+    out[TOKEN_EMBEDDING] = table
+    return out

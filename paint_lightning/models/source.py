@@ -1,0 +1,234 @@
+"""Building an open_clip CLIP model and its transforms from a config-friendly description."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import open_clip
+import torch
+from open_clip.transform import PreprocessCfg, image_transform_v2
+from torch import nn
+
+from paint_lightning.models.checkpoints import (
+    CheckpointError,
+    compact_model_cfg,
+    load_clip_state_dict,
+)
+
+log = logging.getLogger(__name__)
+
+_CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin", ".ckpt")
+
+
+@dataclass
+class CLIPSource:
+    """Where the CLIP model comes from.
+
+    Give one of:
+
+    * ``name`` + ``pretrained`` tag: an open_clip zoo model, e.g. ``ViT-B-32`` + ``openai``
+      (downloads weights on first use);
+    * ``name`` + ``pretrained`` path: a zoo architecture with weights from a local file;
+    * ``config`` (+ optional ``pretrained`` path): an open_clip model config given inline, e.g.
+      ``{embed_dim: 32, vision_cfg: {...}, text_cfg: {...}}``;
+    * ``pretrained`` path alone, when the file is a compact checkpoint that stores its config.
+
+    Attributes:
+        name: open_clip model name (``open_clip.list_models()``).
+        pretrained: A pretrained tag of ``name`` or a path to a local checkpoint file.
+        config: Inline open_clip model config (``open_clip.CLIP`` keyword arguments).
+        recipe: Pretraining recipe (a ``paint pretrain`` YAML) run to build ``pretrained`` when
+            that local file is missing.
+        cache_dir: Where open_clip caches downloaded weights.
+        image_mean: Override of the normalisation mean.
+        image_std: Override of the normalisation standard deviation.
+    """
+
+    name: str | None = None
+    pretrained: str | None = None
+    config: dict[str, Any] | None = None
+    recipe: str | None = None
+    cache_dir: str | None = None
+    image_mean: list[float] | None = None
+    image_std: list[float] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (for hyperparameters and metadata)."""
+        return asdict(self)
+
+
+class BuiltCLIP(NamedTuple):
+    """An open_clip model with everything needed to use it."""
+
+    model: nn.Module
+    preprocess_train: Callable[[Any], torch.Tensor]
+    preprocess_eval: Callable[[Any], torch.Tensor]
+    tokenizer: Callable[[list[str]], torch.Tensor]
+    model_cfg: dict[str, Any]
+    preprocess_cfg: dict[str, Any]
+
+
+def build_clip(source: CLIPSource | dict[str, Any], field_name: str = "model.clip") -> BuiltCLIP:
+    """Builds the model described by ``source``, validating it first.
+
+    Args:
+        source: The description (a :class:`CLIPSource` or its dict form).
+        field_name: Config path of ``source``, used in error messages.
+
+    Raises:
+        ValueError: With the config field, the value and a fix, for any bad description.
+    """
+    if isinstance(source, dict):
+        source = CLIPSource(**source)
+    if source.name is not None:
+        model_cfg = _zoo_config(source.name, field_name)
+    checkpoint = _resolve_checkpoint(source, field_name)
+    if source.name is not None:
+        if checkpoint is None and source.pretrained is not None:
+            model, train_tf, eval_tf = open_clip.create_model_and_transforms(
+                source.name,
+                pretrained=source.pretrained,
+                cache_dir=source.cache_dir,
+                image_mean=source.image_mean,
+                image_std=source.image_std,
+            )
+        else:
+            model = open_clip.create_model(source.name, pretrained=None)
+            train_tf = eval_tf = None
+        tokenizer = open_clip.get_tokenizer(source.name)
+    else:
+        model_cfg = source.config or (compact_model_cfg(checkpoint) if checkpoint else None)
+        if model_cfg is None:
+            raise ValueError(
+                f"{field_name}: nothing says which model to build. Set `{field_name}.name` "
+                f"(an open_clip model such as ViT-B-32), `{field_name}.config` (an inline "
+                f"open_clip model config) or `{field_name}.pretrained` to a compact checkpoint."
+            )
+        model = _model_from_config(model_cfg, field_name)
+        train_tf = eval_tf = None
+        context = model_cfg.get("text_cfg", {}).get("context_length", 77)
+        tokenizer = open_clip.SimpleTokenizer(context_length=context)
+    if checkpoint is not None:
+        _load_weights(model, checkpoint, field_name)
+    preprocess_cfg = _preprocess_cfg(model, source)
+    if train_tf is None:
+        train_tf = image_transform_v2(PreprocessCfg(**preprocess_cfg), True)
+        eval_tf = image_transform_v2(PreprocessCfg(**preprocess_cfg), False)
+    model.eval()
+    return BuiltCLIP(model, train_tf, eval_tf, tokenizer, copy.deepcopy(model_cfg), preprocess_cfg)
+
+
+def config_fingerprint(model_cfg: dict[str, Any]) -> str:
+    """Short stable hash of a model config."""
+    return hashlib.sha256(json.dumps(model_cfg, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _resolve_checkpoint(source: CLIPSource, field_name: str) -> Path | None:
+    """Returns the local checkpoint path in ``pretrained``, or None for a zoo tag / no weights."""
+    pretrained = source.pretrained
+    if pretrained is None:
+        if source.name is None and source.config is None:
+            raise ValueError(
+                f"{field_name}: empty model source. Set `{field_name}.name` and "
+                f"`{field_name}.pretrained`, or `{field_name}.config`."
+            )
+        return None
+    if source.name is not None and not _looks_like_path(pretrained):
+        _check_tag(source.name, pretrained, field_name)
+        return None
+    path = Path(pretrained).expanduser()
+    if not path.is_file() and source.recipe is not None:
+        from paint_lightning.world.pretrain import ensure_world_checkpoint
+
+        ensure_world_checkpoint(str(path), source.recipe)
+    if not path.is_file():
+        raise ValueError(
+            f"{field_name}.pretrained={pretrained!r}: checkpoint file not found. Give an existing "
+            f"file, an open_clip pretrained tag together with `{field_name}.name`, or a "
+            f"`{field_name}.recipe` that builds the file."
+        )
+    return path
+
+
+def _looks_like_path(value: str) -> bool:
+    return "/" in value or "\\" in value or value.endswith(_CHECKPOINT_SUFFIXES)
+
+
+def _zoo_config(name: str, field_name: str) -> dict[str, Any]:
+    config = open_clip.get_model_config(name)
+    if config is None:
+        close = difflib.get_close_matches(name, open_clip.list_models(), n=5, cutoff=0.5)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(
+            f"{field_name}.name={name!r} is not an open_clip model.{hint} "
+            "`python -c 'import open_clip; print(open_clip.list_models())'` lists them."
+        )
+    return config
+
+
+def _check_tag(name: str, tag: str, field_name: str) -> None:
+    tags = open_clip.list_pretrained_tags_by_model(name)
+    if tag not in tags:
+        close = difflib.get_close_matches(tag, tags, n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        listing = ", ".join(tags) if tags else "none"
+        raise ValueError(
+            f"{field_name}.pretrained={tag!r} is not a pretrained tag of {name} and not a file "
+            f"path.{hint} Tags of {name}: {listing}."
+        )
+
+
+def _model_from_config(model_cfg: dict[str, Any], field_name: str) -> nn.Module:
+    cfg = copy.deepcopy(model_cfg)
+    custom_text = cfg.pop("custom_text", False)
+    model_class = open_clip.CustomTextCLIP if custom_text else open_clip.CLIP
+    try:
+        return model_class(**cfg)
+    except TypeError as err:
+        raise ValueError(f"{field_name}.config is not a valid open_clip model config: {err}") from err
+
+
+def _load_weights(model: nn.Module, checkpoint: Path, field_name: str) -> None:
+    try:
+        state = load_clip_state_dict(checkpoint)
+    except CheckpointError as err:
+        raise ValueError(f"{field_name}.pretrained={str(checkpoint)!r}: {err}") from err
+    if "logit_scale" in state and state["logit_scale"].ndim != model.logit_scale.ndim:
+        state["logit_scale"] = state["logit_scale"].reshape(model.logit_scale.shape)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong_shape = sorted(
+        f"{key} {tuple(state[key].shape)} != {tuple(expected[key].shape)}"
+        for key in set(state) & set(expected)
+        if state[key].shape != expected[key].shape
+    )
+    if missing or unexpected or wrong_shape:
+        raise ValueError(
+            f"{field_name}.pretrained={str(checkpoint)!r} is a checkpoint for another "
+            f"architecture: missing keys {missing[:5]}{'...' if len(missing) > 5 else ''}, "
+            f"unexpected keys {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}, "
+            f"shape mismatches {wrong_shape[:5]}. Check `{field_name}.name`/`config`."
+        )
+    model.load_state_dict(state, strict=True)
+
+
+def _preprocess_cfg(model: nn.Module, source: CLIPSource) -> dict[str, Any]:
+    cfg = asdict(PreprocessCfg())
+    cfg.update(open_clip.get_model_preprocess_cfg(model) or {})
+    cfg["size"] = getattr(model.visual, "image_size", cfg["size"])
+    if source.image_mean is not None:
+        cfg["mean"] = tuple(source.image_mean)
+    if source.image_std is not None:
+        cfg["std"] = tuple(source.image_std)
+    return cfg
+
+

@@ -1,0 +1,66 @@
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from paint_lightning.callbacks.evaluation import count_correct
+from paint_lightning.data.cache import TensorDataset
+from tests.callbacks.helpers import fit_tiny
+from tests.conftest import tiny_module
+
+ALPHAS = [0.0, 0.2, 0.5, 0.9, 1.0]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    trainer, module, datamodule = fit_tiny(tmp_path_factory.mktemp("fit"), [], epochs=2)
+    return module.eval(), datamodule
+
+
+def _naive_counts(module, datamodule, alphas):
+    """The reference code's way: a fresh model per alpha, every image decoded again."""
+    correct = torch.zeros(len(module.task_specs), len(alphas), dtype=torch.long)
+    for j, alpha in enumerate(alphas):
+        probe = tiny_module()
+        probe.set_tasks(module.task_specs)
+        probe.heads.load_state_dict(module.heads.state_dict())
+        probe.clip.load_state_dict(module.patched_state_dict(alpha))
+        probe.eval()
+        for t, spec in enumerate(module.task_specs):
+            for images, labels in DataLoader(datamodule.heldout_sets[spec.name], batch_size=7):
+                with torch.no_grad():
+                    correct[t, j] += (probe(images, spec.name).argmax(-1) == labels).sum()
+    return correct
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 1 << 30])
+def test_one_pass_sweep_equals_naive_sweep_exactly(trained, chunk_bytes) -> None:
+    module, datamodule = trained
+    naive = _naive_counts(module, datamodule, ALPHAS)
+    loaders = {s.name: datamodule.eval_dataloader(datamodule.heldout_sets[s.name]) for s in module.task_specs}
+    correct, total = count_correct(module, loaders, ALPHAS, torch.device("cpu"), chunk_bytes)
+    assert torch.equal(correct, naive)
+    assert total.tolist() == [len(datamodule.heldout_sets[s.name]) for s in module.task_specs]
+    assert not torch.equal(correct[:, 0], correct[:, -1])  # the sweep sees different models
+
+
+def test_sweep_restores_weights_and_rng_exactly(trained) -> None:
+    module, datamodule = trained
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    rng = torch.get_rng_state()
+    sets = datamodule.cached_heldout_sets()
+    assert isinstance(sets["patches"], TensorDataset)
+    loaders = {s.name: datamodule.eval_dataloader(sets[s.name]) for s in module.task_specs}
+    count_correct(module, loaders, ALPHAS, torch.device("cpu"), 1 << 20)
+    after = module.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert torch.equal(rng, torch.get_rng_state())
+
+
+def test_cached_and_decoded_sets_give_the_same_counts(trained) -> None:
+    module, datamodule = trained
+    decoded = {s.name: datamodule.eval_dataloader(datamodule.heldout_sets[s.name]) for s in module.task_specs}
+    first = count_correct(module, decoded, ALPHAS, torch.device("cpu"), 1 << 20)
+    sets = datamodule.cached_heldout_sets()
+    cached = {s.name: datamodule.eval_dataloader(sets[s.name]) for s in module.task_specs}
+    second = count_correct(module, cached, ALPHAS, torch.device("cpu"), 1 << 20)
+    assert torch.equal(first[0], second[0]) and torch.equal(first[1], second[1])

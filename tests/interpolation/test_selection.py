@@ -1,0 +1,62 @@
+import math
+
+import pytest
+
+from paint_lightning.interpolation import SweepCurves, select_alpha
+from paint_lightning.interpolation.selection import objective
+
+ALPHAS = [0.0, 0.25, 0.5, 0.75, 1.0]
+
+
+def _curves(patch: list[float], support: list[float] | None = None) -> SweepCurves:
+    support_tasks = {"s": support} if support is not None else {}
+    return SweepCurves(ALPHAS, {"p": patch}, support_tasks, {"s": support[0]} if support else {})
+
+
+def test_mean_criterion_maximises_average_of_patch_and_support() -> None:
+    curves = _curves(patch=[20, 50, 70, 85, 90], support=[90, 89, 86, 75, 60])
+    # means: 55, 69.5, 78, 80, 75 -> alpha 0.75
+    assert select_alpha(curves, "mean") == (3, 0.75)
+
+
+def test_constrained_criterion_respects_support_drop() -> None:
+    curves = _curves(patch=[20, 50, 70, 85, 90], support=[90, 89, 86, 75, 60])
+    assert select_alpha(curves, "constrained", max_support_drop=1.0) == (1, 0.25)
+    assert select_alpha(curves, "constrained", max_support_drop=5.0) == (2, 0.5)
+    assert select_alpha(curves, "constrained", max_support_drop=100.0) == (4, 1.0)
+
+
+def test_every_support_task_must_stay_within_delta() -> None:
+    curves = SweepCurves(
+        ALPHAS,
+        {"p": [10, 20, 30, 40, 50]},
+        {"a": [80, 80, 80, 80, 80], "b": [70, 70, 68, 60, 50]},
+        {"a": 80, "b": 70},
+    )
+    assert select_alpha(curves, "constrained", max_support_drop=2.0)[1] == 0.5
+
+
+def test_ties_go_to_smaller_alpha() -> None:
+    curves = _curves(patch=[50, 60, 60, 60, 40], support=[50, 50, 50, 50, 50])
+    assert select_alpha(curves, "mean")[1] == 0.25
+
+
+def test_without_support_tasks_patch_accuracy_decides() -> None:
+    curves = _curves(patch=[10, 30, 80, 70, 60])
+    assert select_alpha(curves, "mean")[1] == 0.5
+
+
+def test_infeasible_grid_falls_back_to_smallest_drop() -> None:
+    curves = SweepCurves([0.5, 1.0], {"p": [50, 90]}, {"s": [80, 70]}, {"s": 90})
+    scores = objective(curves, "constrained", 1.0)
+    assert all(math.isinf(s) for s in scores)
+    assert select_alpha(curves, "constrained", 1.0)[1] == 0.5
+
+
+def test_bad_inputs_are_reported() -> None:
+    with pytest.raises(ValueError, match="3 accuracies for 5 alphas"):
+        SweepCurves(ALPHAS, {"p": [1, 2, 3]}, {}, {})
+    with pytest.raises(ValueError, match="zero-shot accuracy missing"):
+        SweepCurves(ALPHAS, {"p": [1] * 5}, {"s": [1] * 5}, {})
+    with pytest.raises(ValueError, match="needs max_support_drop"):
+        objective(_curves([1] * 5, [1] * 5), "constrained", None)

@@ -1,0 +1,62 @@
+import torch
+
+from paint_lightning.data.tasks import TaskSpec
+from tests.conftest import tiny_module
+
+SPECS = [TaskSpec("p", "patch", ["red", "green"], ["a {} thing."]), TaskSpec("s", "support", ["x", "y", "z"], ["{}"])]
+
+
+def test_only_image_tower_is_trainable() -> None:
+    module = tiny_module()
+    module.set_tasks(SPECS)
+    trainable = {name for name, p in module.named_parameters() if p.requires_grad}
+    assert trainable and all(name.startswith("clip.visual.") for name in trainable)
+    assert not any(p.requires_grad for p in module.zero_shot_visual.parameters())
+    assert not any(p.requires_grad for p in module.heads.parameters())
+
+
+def test_zero_shot_snapshot_is_taken_at_build_time() -> None:
+    module = tiny_module()
+    for live, start in zip(module.clip.visual.parameters(), module.zero_shot_visual.parameters(), strict=True):
+        assert torch.equal(live, start)
+        assert live.data_ptr() != start.data_ptr()
+
+
+def test_alpha_endpoints_reproduce_zero_shot_and_fine_tuned_logits() -> None:
+    module = tiny_module().eval()
+    module.set_tasks(SPECS)
+    images = torch.randn(4, 3, 16, 16)
+    zero_shot_logits = module(images, "p")
+    with torch.no_grad():
+        for p in module.clip.visual.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    fine_tuned_logits = module(images, "p")
+    assert not torch.allclose(zero_shot_logits, fine_tuned_logits)
+    for alpha, expected in ((0.0, zero_shot_logits), (1.0, fine_tuned_logits)):
+        probe = tiny_module().eval()
+        probe.set_tasks(SPECS)
+        probe.clip.load_state_dict(module.patched_state_dict(alpha))
+        assert torch.equal(probe(images, "p"), expected)
+
+
+def test_heads_are_kept_when_they_exist() -> None:
+    module = tiny_module()
+    module.set_tasks(SPECS)
+    with torch.no_grad():
+        module.heads["p"].fill_(7.0)
+    module.set_tasks(SPECS)
+    assert torch.all(module.heads["p"] == 7.0)
+
+
+def test_optimizer_sees_only_image_tower() -> None:
+    module = tiny_module()
+    module.set_tasks(SPECS)
+
+    class _Trainer:
+        estimated_stepping_batches = 10
+
+    module.trainer = _Trainer()  # type: ignore[assignment]
+    config = module.configure_optimizers()
+    optimised = {id(p) for group in config["optimizer"].param_groups for p in group["params"]}
+    assert optimised == {id(p) for p in module.clip.visual.parameters()}
+    assert config["optimizer"].param_groups[0]["weight_decay"] == 0.1

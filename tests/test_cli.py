@@ -1,0 +1,48 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from paint_lightning.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = sorted([*REPO.glob("configs/**/*.yaml"), *REPO.glob("tests/conf/*.yaml")])
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_config_parses_against_the_cli(config: Path, capsys) -> None:
+    if config.name.startswith("world_") or config.parent.name == "world":
+        args = ["pretrain", "--config", str(config), "--print_config"]
+    else:
+        args = ["fit", "--config", str(config), "--print_config"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code in (0, None)
+    assert "trainer:" in capsys.readouterr().out
+
+
+def test_fit_through_the_cli_writes_report_and_patched_model(tmp_path) -> None:
+    main(["fit", "--config", str(REPO / "tests/conf/tiny.yaml"), f"--trainer.default_root_dir={tmp_path}"])
+    log_dir = tmp_path / "lightning_logs" / "version_0"
+    report = json.loads((log_dir / "paint_report.json").read_text())
+    assert report["alphas"] == [0.0, 0.25, 0.5, 0.75, 1.0] and report["epoch"] == 1
+    assert report["test"]["alpha"] == report["selected_alpha"]
+    meta = json.loads((log_dir / "patched.json").read_text())
+    assert meta["alpha"] == report["selected_alpha"] and len(meta["sha256"]) == 64
+    assert (log_dir / "patched.safetensors").stat().st_size > 0
+    assert not list(log_dir.glob(".*.tmp"))  # no temporary files left behind
+
+
+def test_bad_config_value_is_a_clear_error(tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["fit", "--config", str(REPO / "tests/conf/tiny.yaml"), "--sweep.criterion=best"])
+    assert "sweep.criterion" in capsys.readouterr().err
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "paint_lightning", "--help"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0 and "fit" in result.stdout and "test" in result.stdout
