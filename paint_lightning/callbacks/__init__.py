@@ -1,5 +1,6 @@
-"""Callbacks: the interpolation sweep and what it reports."""
+"""Callbacks: the interpolation sweep and what it reports, and preemption checkpoints."""
 
+from paint_lightning.callbacks.preemption import PreemptionCheckpoint
 from paint_lightning.callbacks.sweep import InterpolationSweep
 
-__all__ = ["InterpolationSweep"]
+__all__ = ["InterpolationSweep", "PreemptionCheckpoint"]

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from typing_extensions import override
 
@@ -33,7 +34,9 @@ class InterpolationSweep(Callback):
     end of training the patched model is exported and, with ``final_test``, the zero-shot,
     fine-tuned and patched models are compared on the test splits. Under DDP every process
     evaluates its own shard (no padding) and integer counts are summed, so results do not depend
-    on the number of processes; files are written by global rank 0 only.
+    on the number of processes; files are written by global rank 0 only. ``paint validate
+    --ckpt_path ...`` sweeps and selects on a checkpoint without training; ``paint test`` reports
+    zero-shot, fine-tuned and patched test accuracy of a checkpoint.
 
     Args:
         alphas: Alphas to evaluate (default ``0.0, 0.1, ..., 1.0``). With ``search: adaptive``
@@ -85,6 +88,7 @@ class InterpolationSweep(Callback):
         self.history: list[dict[str, Any]] = []
         self.zero_shot_counts: dict[str, list[int]] = {}
         self.test_result: dict[str, Any] | None = None
+        self.output_dir = Path(".")
 
     # -- state -----------------------------------------------------------------------------------
 
@@ -112,12 +116,18 @@ class InterpolationSweep(Callback):
         datamodule = getattr(trainer, "datamodule", None)
         if datamodule is None or not hasattr(datamodule, "cached_heldout_sets"):
             raise TypeError("InterpolationSweep needs a PaintDataModule passed as `datamodule=`.")
+        # trainer.log_dir is a collective under DDP: resolve it here, where every process is.
+        self.output_dir = Path(trainer.log_dir or trainer.default_root_dir)
 
     @override
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if trainer.sanity_checking or not trainer.training or not trainer.is_last_batch:
+        if trainer.sanity_checking:
             return
-        if self._due(trainer):
+        if trainer.state.fn == TrainerFn.VALIDATING:
+            # `paint validate --ckpt_path ...`: sweep and select on a checkpoint without training.
+            self.sweep(trainer, pl_module, loggable=True)
+        elif trainer.state.fn == TrainerFn.FITTING and trainer.is_last_batch and self._due(trainer):
+            # Before ModelCheckpoint saves at on_validation_end, so checkpoints include this sweep.
             self.sweep(trainer, pl_module, loggable=True)
 
     @override
@@ -318,9 +328,6 @@ class InterpolationSweep(Callback):
             )
         )
 
-    def _output_dir(self, trainer: Trainer) -> Path:
-        return Path(trainer.log_dir or trainer.default_root_dir)
-
     def _write_report(self, trainer: Trainer) -> None:
         if not trainer.is_global_zero or not self.history:
             return
@@ -341,7 +348,7 @@ class InterpolationSweep(Callback):
         }
         if self.test_result is not None:
             report["test"] = self.test_result
-        write_json(self._output_dir(trainer) / REPORT, report)
+        write_json(self.output_dir / REPORT, report)
 
     def _export(self, trainer: Trainer, pl_module: Any, alpha: float) -> Path:
         record = self.history[-1]
@@ -368,7 +375,7 @@ class InterpolationSweep(Callback):
             },
         }
         state = pl_module.patched_state_dict(alpha)
-        return export_patched(state, self._output_dir(trainer), meta, pl_module.model_cfg, pl_module.preprocess_cfg)
+        return export_patched(state, self.output_dir, meta, pl_module.model_cfg, pl_module.preprocess_cfg)
 
 
 def _validate(

@@ -11,6 +11,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 from torchvision import transforms as T
 
 from paint_lightning.data.cache import TensorDataset, collate_batched, item_nbytes, materialize
+from paint_lightning.data.resumable import EpochSampler, ResumableDataLoader, SeededItems
 from paint_lightning.data.samplers import UnpaddedDistributedSampler
 from paint_lightning.data.splits import heldout_split, stable_seed
 from paint_lightning.data.tasks import Task, TaskSpec, resolve_task
@@ -38,7 +39,7 @@ class PaintDataModule(LightningDataModule):
         num_workers: Data loading worker processes.
         heldout_fraction: Share of each train split held out for validation and alpha selection.
         heldout_max: Largest held-out split per task.
-        split_seed: Seed of the held-out splits.
+        split_seed: Seed of the held-out splits and of the training order and augmentations.
         eval_cache_mb: Memory budget (MiB, per process) for keeping preprocessed evaluation sets
             in memory across epochs and sweep passes; 0 disables it.
         pin_memory: Pin host memory for faster copies to the GPU (``None``: when CUDA is used).
@@ -87,6 +88,8 @@ class PaintDataModule(LightningDataModule):
         self.heldout_sets: dict[str, Dataset] = {}
         self.test_sets: dict[str, Dataset] = {}
         self._decoded: dict[int, TensorDataset] = {}  # id(dataset) -> its decoded copy
+        self._train_loader: ResumableDataLoader | None = None
+        self._resume_position: dict[str, int] | None = None
 
     # -- what the model needs -------------------------------------------------------------------
 
@@ -125,17 +128,42 @@ class PaintDataModule(LightningDataModule):
                 self.test_sets[task.name] = _nonempty(test_set, task.name, "test")
 
     def train_dataloader(self) -> DataLoader:
-        """Shuffled batches ``(images, labels, task_indices)`` of the patch tasks."""
+        """Shuffled batches ``(images, labels, task_indices)`` of the patch tasks.
+
+        Order and augmentations depend only on ``(seed, epoch, index)``, so mid-epoch resumes are
+        exact (see :mod:`paint_lightning.data.resumable`).
+        """
         assert self.train_set is not None, "call setup('fit') first"
-        return DataLoader(
-            self.train_set,
+        world, rank = (self.trainer.world_size, self.trainer.global_rank) if self.trainer else (1, 0)
+        sampler = EpochSampler(self.train_set, world, rank, seed=self.split_seed)
+        self._train_loader = ResumableDataLoader(
+            SeededItems(self.train_set, self.split_seed),
             batch_size=self.batch_size,
-            shuffle=True,
+            sampler=sampler,
             num_workers=self.num_workers,
             pin_memory=self._pin(),
             persistent_workers=self.persistent_workers and self.num_workers > 0,
-            drop_last=len(self.train_set) >= self.batch_size,
+            drop_last=len(self.train_set) >= self.batch_size * world,
+            batches_done=self._batches_done,
         )
+        if self._resume_position is not None:
+            self._train_loader.load_state_dict(self._resume_position)
+            self._resume_position = None
+        return self._train_loader
+
+    def state_dict(self) -> dict[str, Any]:
+        """Where training is in the data, for exact mid-epoch resumes."""
+        return {"train_position": self._train_loader.state_dict()} if self._train_loader is not None else {}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Remembers the saved position; the next ``train_dataloader()`` starts there."""
+        self._resume_position = state_dict.get("train_position")
+
+    def _batches_done(self) -> int:
+        """Batches of the current epoch that training has processed (for checkpoints)."""
+        if self.trainer is None:
+            return 0
+        return self.trainer.fit_loop.epoch_loop.batch_progress.current.processed
 
     def val_dataloader(self) -> list[DataLoader]:
         """One loader of ``(images, labels)`` per held-out set, in :meth:`task_specs` order."""

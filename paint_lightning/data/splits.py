@@ -13,9 +13,7 @@ def stable_seed(*parts: object) -> int:
     return int.from_bytes(digest[:8], "little") >> 1
 
 
-def heldout_split(
-    size: int, fraction: float, max_size: int | None, seed: int
-) -> tuple[list[int], list[int]]:
+def heldout_split(size: int, fraction: float, max_size: int | None, seed: int) -> tuple[list[int], list[int]]:
     """Splits ``range(size)`` into ``(train, heldout)`` index lists.
 
     The held-out part has ``round(fraction * size)`` items, at most ``max_size``, at least one

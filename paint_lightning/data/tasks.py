@@ -54,8 +54,7 @@ def resolve_task(task: Task, role: Role, field_name: str) -> TaskSpec:
     """
     if not isinstance(task.name, str) or not _NAME.match(task.name):
         raise ValueError(
-            f"{field_name}.name={task.name!r}: use letters, digits, '_' or '-' only (it names "
-            "metrics and files)."
+            f"{field_name}.name={task.name!r}: use letters, digits, '_' or '-' only (it names metrics and files)."
         )
     source_names = list(task.source.classnames)
     if task.classnames is not None:

@@ -13,9 +13,7 @@ import torch
 from torch import Tensor
 
 
-def interpolate_state(
-    start: Mapping[str, Tensor], end: Mapping[str, Tensor], alpha: float
-) -> dict[str, Tensor]:
+def interpolate_state(start: Mapping[str, Tensor], end: Mapping[str, Tensor], alpha: float) -> dict[str, Tensor]:
     """Interpolates two state dicts with the same keys; returns new tensors.
 
     Args:
@@ -72,9 +70,7 @@ class WeightInterpolator:
             raise ValueError(f"{len(live)} live tensors but {len(start)} start tensors")
         for index, (a, b) in enumerate(zip(live, start, strict=True)):
             if a.shape != b.shape or not a.is_floating_point():
-                raise ValueError(
-                    f"tensor {index}: live {tuple(a.shape)} {a.dtype} vs start {tuple(b.shape)}"
-                )
+                raise ValueError(f"tensor {index}: live {tuple(a.shape)} {a.dtype} vs start {tuple(b.shape)}")
         self.live = list(live)
         self.start = list(start)
         self._end: list[Tensor] | None = None

@@ -46,6 +46,8 @@ class PaintModule(LightningModule):
         head_cache_dir: Cache of zero-shot heads (``null`` disables it).
         grad_checkpointing: Recompute image-tower activations in the backward pass (saves memory
             on large towers at about a third more compute).
+        check_finite: Stop with an explanation when the loss is NaN or infinite (costs one
+            device-to-host sync per step).
     """
 
     def __init__(
@@ -58,6 +60,7 @@ class PaintModule(LightningModule):
         label_smoothing: float = 0.0,
         head_cache_dir: str | None = DEFAULT_HEAD_CACHE,
         grad_checkpointing: bool = False,
+        check_finite: bool = True,
     ) -> None:
         super().__init__()
         clip = CLIPSource(**clip) if isinstance(clip, dict) else clip
@@ -76,6 +79,7 @@ class PaintModule(LightningModule):
                 "label_smoothing": label_smoothing,
                 "head_cache_dir": head_cache_dir,
                 "grad_checkpointing": grad_checkpointing,
+                "check_finite": check_finite,
             }
         )
         built = build_clip(clip, "model.clip")
@@ -179,6 +183,8 @@ class PaintModule(LightningModule):
             )
             correct.append((logits.argmax(dim=-1) == target).float())
         loss = loss / labels.shape[0]
+        if self.hparams.check_finite and not torch.isfinite(loss):
+            raise FloatingPointError(self._non_finite_message(loss, batch_idx))
         self.train_acc(torch.cat(correct))
         batch_size = labels.shape[0]
         self.log("train/loss", loss, prog_bar=True, batch_size=batch_size)
@@ -203,6 +209,19 @@ class PaintModule(LightningModule):
         self.log(f"{split}/{task}/acc", metrics[task], on_epoch=True, **kwargs)
         self.log(f"{split}/{task}/loss", loss, on_epoch=True, sync_dist=True, **kwargs)
         return loss
+
+    def _non_finite_message(self, loss: Tensor, batch_idx: int) -> str:
+        trainer = self.trainer
+        callback = trainer.checkpoint_callback if trainer is not None else None
+        last = getattr(callback, "last_model_path", "") or getattr(callback, "best_model_path", "")
+        kept = f"The last good checkpoint, {last}, is kept." if last else "No checkpoint was saved yet."
+        return (
+            f"Training stopped: the loss is {loss.item()} at global step {self.global_step} "
+            f"(epoch {self.current_epoch}, batch {batch_idx}). Try a lower model.lr (now "
+            f"{self.hparams.lr:g}), keep trainer.gradient_clip_val set (now "
+            f"{trainer.gradient_clip_val if trainer is not None else None}), more model.warmup_steps, or "
+            f"trainer.precision=32-true if you use 16-bit precision. {kept}"
+        )
 
     # -- optimisation ----------------------------------------------------------------------------
 

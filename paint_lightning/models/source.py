@@ -230,5 +230,3 @@ def _preprocess_cfg(model: nn.Module, source: CLIPSource) -> dict[str, Any]:
     if source.image_std is not None:
         cfg["std"] = tuple(source.image_std)
     return cfg
-
-

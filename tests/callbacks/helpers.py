@@ -13,7 +13,12 @@ from tests.conftest import tiny_datamodule, tiny_module
 
 
 def fit_tiny(
-    root: Path, callbacks: list[Callback], epochs: int = 2, seed: int = 0, **trainer_kwargs: Any
+    root: Path,
+    callbacks: list[Callback],
+    epochs: int = 2,
+    seed: int = 0,
+    ckpt_path: str | None = None,
+    **trainer_kwargs: Any,
 ) -> tuple[Trainer, PaintModule, PaintDataModule]:
     seed_everything(seed, workers=True)
     module = tiny_module(seed)
@@ -33,5 +38,5 @@ def fit_tiny(
         callbacks=callbacks,
         **trainer_kwargs,
     )
-    trainer.fit(module, datamodule)
+    trainer.fit(module, datamodule, ckpt_path=ckpt_path, weights_only=True)
     return trainer, module, datamodule

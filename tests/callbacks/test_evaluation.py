@@ -12,7 +12,7 @@ ALPHAS = [0.0, 0.2, 0.5, 0.9, 1.0]
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    trainer, module, datamodule = fit_tiny(tmp_path_factory.mktemp("fit"), [], epochs=2)
+    _trainer, module, datamodule = fit_tiny(tmp_path_factory.mktemp("fit"), [], epochs=2)
     return module.eval(), datamodule
 
 

@@ -29,14 +29,16 @@ def test_training_is_bit_for_bit_the_same_with_and_without_the_sweep(tmp_path) -
     _, with_sweep, _ = fit_tiny(tmp_path / "a", [InterpolationSweep(alphas=ALPHAS, export=False)], epochs=2)
     _, without, _ = fit_tiny(tmp_path / "b", [], epochs=2)
     changed = False
-    for (name, a), b in zip(with_sweep.clip.visual.state_dict().items(), without.clip.visual.state_dict().values(), strict=True):
+    for (name, a), b in zip(
+        with_sweep.clip.visual.state_dict().items(), without.clip.visual.state_dict().values(), strict=True
+    ):
         assert torch.equal(a, b), name
         changed |= not torch.equal(a, with_sweep.zero_shot_visual.state_dict()[name])
     assert changed  # training did move the weights
 
 
 def test_report_has_the_promised_shape(run) -> None:
-    trainer, module, _, sweep, log_dir = run
+    _trainer, _module, _, sweep, log_dir = run
     report = json.loads((log_dir / "paint_report.json").read_text())
     assert report["epoch"] == 2 and report["alphas"] == ALPHAS
     assert report["selected_alpha"] in ALPHAS and "mean" in report["criterion"]
@@ -100,7 +102,13 @@ def test_checkpoint_is_weights_only_and_carries_the_zero_shot_snapshot(run, tmp_
     assert any(k.startswith("zero_shot_visual.") for k in state) and "heads.patches" in state
     # a fresh module (different random init) tested from the checkpoint uses the saved snapshot
     fresh = tiny_module(seed=123)
-    tester = Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, callbacks=[InterpolationSweep(alphas=ALPHAS)], default_root_dir=tmp_path)
+    tester = Trainer(
+        accelerator="cpu",
+        logger=False,
+        enable_progress_bar=False,
+        callbacks=[InterpolationSweep(alphas=ALPHAS)],
+        default_root_dir=tmp_path,
+    )
     tester.test(fresh, tiny_datamodule(), ckpt_path=str(path), weights_only=True)
     for a, b in zip(fresh.zero_shot_visual.parameters(), module.zero_shot_visual.parameters(), strict=True):
         assert torch.equal(a, b)
@@ -110,11 +118,13 @@ def test_checkpoint_is_weights_only_and_carries_the_zero_shot_snapshot(run, tmp_
 
 
 def test_adaptive_search_refines_around_the_best(tmp_path) -> None:
-    sweep = InterpolationSweep(alphas=[0.0, 0.5, 1.0], search="adaptive", resolution=0.05, final_test=False, export=False)
+    sweep = InterpolationSweep(
+        alphas=[0.0, 0.5, 1.0], search="adaptive", resolution=0.05, final_test=False, export=False
+    )
     fit_tiny(tmp_path, [sweep], epochs=1)
     record = sweep.history[-1]
     assert len(record["alphas"]) > 3 and record["alphas"] == sorted(record["alphas"])
-    steps = {round(b - a, 6) for a, b in zip(record["alphas"], record["alphas"][1:])}
+    steps = {round(b - a, 6) for a, b in zip(record["alphas"], record["alphas"][1:], strict=False)}
     assert min(steps) == pytest.approx(0.05)
 
 

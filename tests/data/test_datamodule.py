@@ -61,11 +61,11 @@ def test_bad_task_configs_name_the_field(task_kwargs: dict, message: str) -> Non
 
 def test_duplicate_names_and_empty_patch_are_refused() -> None:
     task = Task("t", ColourPatchSource())
-    with pytest.raises(ValueError, match="used twice"):
+    with pytest.raises(ValueError, match=r"used twice"):
         PaintDataModule(patch=[task], support=[task])
-    with pytest.raises(ValueError, match="data.patch is empty"):
+    with pytest.raises(ValueError, match=r"data.patch is empty"):
         PaintDataModule(patch=[])
-    with pytest.raises(ValueError, match="heldout_fraction=0"):
+    with pytest.raises(ValueError, match=r"heldout_fraction=0"):
         PaintDataModule(patch=[task], heldout_fraction=0)
 
 
@@ -109,12 +109,12 @@ def test_unreadable_image_is_named_or_skipped(tmp_path) -> None:
     root = _folder(tmp_path, bad=True)
     dataset = ImageFolderSource(str(root)).dataset("train")
     index = [p for p, _ in dataset.samples].index(str(root / "train" / "blue" / "broken.png"))
-    with pytest.raises(ValueError, match="cannot read image .*broken.png.*on_bad_image=skip"):
+    with pytest.raises(ValueError, match=r"cannot read image .*broken.png.*on_bad_image=skip"):
         dataset[index]
     skipped = ImageFolderSource(str(root), on_bad_image="skip").dataset("train")
     assert len(skipped) == 6
 
 
 def test_missing_root_is_reported(tmp_path) -> None:
-    with pytest.raises(ValueError, match="source.root=.*folder not found"):
+    with pytest.raises(ValueError, match=r"source.root=.*folder not found"):
         ImageFolderSource(str(tmp_path / "nowhere"))

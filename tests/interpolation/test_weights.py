@@ -48,7 +48,9 @@ def test_two_task_vectors_add() -> None:
     _, end_b = _states(4)
     floats = {k: v for k, v in start.items() if v.is_floating_point()}
     out = add_task_vectors(floats, [task_vector(end_a, start), task_vector(end_b, start)], [0.5, 0.25])
-    torch.testing.assert_close(out["w"], start["w"] + 0.5 * (end_a["w"] - start["w"]) + 0.25 * (end_b["w"] - start["w"]))
+    torch.testing.assert_close(
+        out["w"], start["w"] + 0.5 * (end_a["w"] - start["w"]) + 0.25 * (end_b["w"] - start["w"])
+    )
 
 
 def test_interpolator_matches_lerp_and_restores_bit_for_bit() -> None:

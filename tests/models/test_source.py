@@ -15,34 +15,34 @@ def test_inline_config_builds_open_clip_model(tiny_config) -> None:
 
 
 def test_unknown_model_name_suggests_close_names() -> None:
-    with pytest.raises(ValueError, match="ViT-B-23.*Did you mean.*ViT-B-32"):
+    with pytest.raises(ValueError, match=r"ViT-B-23.*Did you mean.*ViT-B-32"):
         build_clip(CLIPSource(name="ViT-B-23", pretrained="openai"))
 
 
 def test_unknown_pretrained_tag_lists_tags() -> None:
-    with pytest.raises(ValueError, match="'opnai' is not a pretrained tag of ViT-B-32.*Did you mean openai"):
+    with pytest.raises(ValueError, match=r"'opnai' is not a pretrained tag of ViT-B-32.*Did you mean openai"):
         build_clip(CLIPSource(name="ViT-B-32", pretrained="opnai"))
 
 
 def test_missing_checkpoint_file_is_named(tmp_path) -> None:
     missing = tmp_path / "nope.safetensors"
-    with pytest.raises(ValueError, match="model.clip.pretrained=.*nope.safetensors.*not found"):
+    with pytest.raises(ValueError, match=r"model.clip.pretrained=.*nope.safetensors.*not found"):
         build_clip(CLIPSource(name="ViT-B-32", pretrained=str(missing)), "model.clip")
 
 
 def test_empty_source_says_what_to_set() -> None:
-    with pytest.raises(ValueError, match="Set `model.clip.name`"):
+    with pytest.raises(ValueError, match=r"Set `model.clip.name`"):
         build_clip(CLIPSource(), "model.clip")
 
 
 def test_corrupted_checkpoint_is_refused(tiny_config, tmp_path) -> None:
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"\x00" * 64)
-    with pytest.raises(ValueError, match="cannot read safetensors"):
+    with pytest.raises(ValueError, match=r"cannot read safetensors"):
         build_clip(CLIPSource(config=tiny_config, pretrained=str(bad)))
     pickled = tmp_path / "bad.pt"
     torch.save({"model": torch.nn.Linear(2, 2)}, pickled)
-    with pytest.raises(ValueError, match="weights-only"):
+    with pytest.raises(ValueError, match=r"weights-only"):
         build_clip(CLIPSource(config=tiny_config, pretrained=str(pickled)))
 
 
@@ -51,7 +51,7 @@ def test_checkpoint_for_another_architecture_names_keys(tiny_config, tmp_path) -
     state = build_clip(CLIPSource(config=other)).model.state_dict()
     path = tmp_path / "other.safetensors"
     save_file({k: v.contiguous() for k, v in state.items()}, str(path))
-    with pytest.raises(ValueError, match="another architecture.*shape mismatches.*visual"):
+    with pytest.raises(ValueError, match=r"another architecture.*shape mismatches.*visual"):
         build_clip(CLIPSource(config=tiny_config, pretrained=str(path)))
 
 
