@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import Any
 
+import torch
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from paint_lightning.callbacks import InterpolationSweep, PreemptionCheckpoint
-from paint_lightning.data import PaintDataModule
+from paint_lightning.data import PaintDataModule, TaskSpec
 from paint_lightning.models import PaintModule
 
 
@@ -25,6 +27,15 @@ class PaintCLI(LightningCLI):
         parser.add_lightning_class_args(InterpolationSweep, "sweep")
         parser.add_lightning_class_args(PreemptionCheckpoint, "preemption")
         parser.set_defaults({"trainer.gradient_clip_val": 1.0})
+        # Gives the model its task specs; also makes the DataModule (cheap, validates the tasks)
+        # be built before the model (which may download weights).
+        parser.link_arguments("data.specs", "model.tasks", compute_fn=_spec_dicts, apply_on="instantiate")
+
+    def before_instantiate_classes(self) -> None:
+        """``trainer.precision`` left unset means bf16-mixed on a bf16-capable GPU, else 32-true."""
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        if config.trainer.precision is None:
+            config.trainer.precision = default_precision(config.trainer.accelerator)
 
     def before_fit(self) -> None:
         """Checkpoints are read with ``weights_only=True`` unless the user says otherwise."""
@@ -46,6 +57,18 @@ class PaintCLI(LightningCLI):
         config = self.config_init[subcommand] if self.subcommand else self.config_init
         if "weights_only" in config and config["weights_only"] is None:
             config["weights_only"] = True
+
+
+def default_precision(accelerator: object) -> str:
+    """``bf16-mixed`` where a CUDA device supports it and will be used, else ``32-true``."""
+    wants_gpu = accelerator in (None, "auto", "gpu", "cuda")
+    if wants_gpu and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return "bf16-mixed"
+    return "32-true"
+
+
+def _spec_dicts(specs: list[TaskSpec]) -> list[dict[str, Any]]:
+    return [spec.to_dict() for spec in specs]
 
 
 def main(args: Sequence[str] | None = None) -> None:

@@ -82,6 +82,14 @@ class PaintDataModule(LightningDataModule):
         self.pin_memory = pin_memory
         self.persistent_workers = persistent_workers
         self.specs = self._resolve_specs()
+        # Split sizes are checked now, before anything expensive (model download, training) runs.
+        self._splits = {
+            task.name: self._split(task, field)
+            for field, task in [
+                *((f"data.patch[{i}]", t) for i, t in enumerate(self.patch)),
+                *((f"data.support[{i}]", t) for i, t in enumerate(self.support)),
+            ]
+        }
         self.train_transform: Callable[[Any], Any] | None = None
         self.eval_transform: Callable[[Any], Any] | None = None
         self.train_set: Dataset | None = None
@@ -115,7 +123,7 @@ class PaintDataModule(LightningDataModule):
         if stage in ("fit", "validate") and not self.heldout_sets:
             train_parts = []
             for index, task in enumerate(tasks):
-                train_idx, heldout_idx = self._split(task)
+                train_idx, heldout_idx = self._splits[task.name]
                 full_eval = task.source.dataset("train", self.eval_transform)
                 self.heldout_sets[task.name] = Subset(full_eval, heldout_idx)
                 if index < len(self.patch):
@@ -125,7 +133,9 @@ class PaintDataModule(LightningDataModule):
         if stage in ("fit", "test") and not self.test_sets:
             for task in tasks:
                 test_set = task.source.dataset("test", self.eval_transform)
-                self.test_sets[task.name] = _nonempty(test_set, task.name, "test")
+                if len(test_set) == 0:
+                    raise ValueError(f"task {task.name!r}: the test split of its source is empty.")
+                self.test_sets[task.name] = test_set
 
     def train_dataloader(self) -> DataLoader:
         """Shuffled batches ``(images, labels, task_indices)`` of the patch tasks.
@@ -221,8 +231,18 @@ class PaintDataModule(LightningDataModule):
             )
         return specs
 
-    def _split(self, task: Task) -> tuple[list[int], list[int]]:
-        size = len(_nonempty(task.source.dataset("train", None), task.name, "train"))
+    def _split(self, task: Task, field: str) -> tuple[list[int], list[int]]:
+        size = len(task.source.dataset("train", None))
+        if size == 0:
+            raise ValueError(
+                f"{field} (task {task.name!r}): the train split of {type(task.source).__name__} is empty; "
+                f"point {field}.source at data (held-out images for choosing alpha come from it)."
+            )
+        if size < 2:
+            raise ValueError(
+                f"{field} (task {task.name!r}): {size} training image cannot give both a training and a "
+                "held-out split; give the task more images."
+            )
         return heldout_split(size, self.heldout_fraction, self.heldout_max, stable_seed(self.split_seed, task.name))
 
     def _pin(self) -> bool:
@@ -256,12 +276,3 @@ class _WithTaskIndex(Dataset):
     def __getitem__(self, index: int) -> tuple[Any, int, int]:
         image, label = self.dataset[index]
         return image, label, self.task_index
-
-
-def _nonempty(dataset: Dataset, task: str, split: str) -> Dataset:
-    if len(dataset) == 0:  # type: ignore[arg-type]
-        raise ValueError(f"task {task!r}: the {split} split is empty; check the task's source.")
-    return dataset
-
-
-__all__ = ["PaintDataModule"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -113,10 +114,17 @@ def load_clip_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor
         return state
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises several types for corrupt or pickled files
+    except pickle.UnpicklingError as err:
         raise CheckpointError(
-            f"cannot read {path} as a weights-only torch file ({type(err).__name__}: {err}); "
-            "it may be corrupted or contain pickled objects, which are never loaded"
+            f"{path} holds pickled Python objects (such as a whole module), which are never "
+            "unpickled (weights-only loading); save a state dict instead, "
+            "torch.save(model.state_dict(), path), or convert it to safetensors"
+        ) from err
+    except Exception as err:  # torch raises several types for damaged files
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise CheckpointError(
+            f"cannot read {path} as a weights-only torch file ({type(err).__name__}: {first_line}); "
+            "is it damaged or truncated?"
         ) from err
     if isinstance(loaded, dict) and isinstance(loaded.get("state_dict"), dict):
         loaded = loaded["state_dict"]

@@ -48,6 +48,9 @@ class PaintModule(LightningModule):
             on large towers at about a third more compute).
         check_finite: Stop with an explanation when the loss is NaN or infinite (costs one
             device-to-host sync per step).
+        compile: ``torch.compile`` the image tower (state-dict keys are unchanged).
+        tasks: Task specs (``name``, ``role``, ``classnames``, ``templates``); the ``paint`` CLI fills
+            this from the DataModule. Without it, heads come from the DataModule at ``setup``.
     """
 
     def __init__(
@@ -61,6 +64,8 @@ class PaintModule(LightningModule):
         head_cache_dir: str | None = DEFAULT_HEAD_CACHE,
         grad_checkpointing: bool = False,
         check_finite: bool = True,
+        compile: bool = False,
+        tasks: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__()
         clip = CLIPSource(**clip) if isinstance(clip, dict) else clip
@@ -80,6 +85,8 @@ class PaintModule(LightningModule):
                 "head_cache_dir": head_cache_dir,
                 "grad_checkpointing": grad_checkpointing,
                 "check_finite": check_finite,
+                "compile": compile,
+                "tasks": tasks,
             }
         )
         built = build_clip(clip, "model.clip")
@@ -94,8 +101,10 @@ class PaintModule(LightningModule):
         if grad_checkpointing:
             self.clip.visual.set_grad_checkpointing(True)
         self.zero_shot_visual = copy.deepcopy(self.clip.visual).requires_grad_(False).eval()
+        if compile:
+            self.clip.visual.compile()
         self.heads = nn.ParameterDict()
-        self.task_specs: list[TaskSpec] = []
+        self.task_specs: list[TaskSpec] = [TaskSpec(**task) for task in tasks or []]
         self.val_metrics = nn.ModuleDict()
         self.test_metrics = nn.ModuleDict()
         self.train_acc = MeanMetric()
@@ -104,13 +113,12 @@ class PaintModule(LightningModule):
     # -- tasks and heads -------------------------------------------------------------------------
 
     def setup(self, stage: str) -> None:
-        """Builds the heads of the DataModule's tasks (unless they already exist)."""
+        """Builds the heads of the tasks (the DataModule's, else ``tasks``) unless they exist."""
         datamodule = getattr(self.trainer, "datamodule", None)
-        if datamodule is None or not hasattr(datamodule, "task_specs"):
-            if not self.task_specs:
-                raise RuntimeError("PaintModule needs a PaintDataModule (or call set_tasks first).")
-            return
-        self.set_tasks(datamodule.task_specs(), device=self.trainer.strategy.root_device)
+        specs = datamodule.task_specs() if hasattr(datamodule, "task_specs") else self.task_specs
+        if not specs:
+            raise RuntimeError("PaintModule has no tasks: use it with a PaintDataModule or pass `tasks`.")
+        self.set_tasks(specs, device=self.trainer.strategy.root_device)
 
     def set_tasks(self, specs: Sequence[TaskSpec], device: torch.device | str | None = None) -> None:
         """Builds (or loads from the cache) a frozen zero-shot head for every task.

@@ -91,6 +91,8 @@ def build_clip(source: CLIPSource | dict[str, Any], field_name: str = "model.cli
     if source.name is not None:
         model_cfg = _zoo_config(source.name, field_name)
     checkpoint = _resolve_checkpoint(source, field_name)
+    # Read (and so validate) local weights before spending time on building the architecture.
+    state = _read_weights(checkpoint, field_name) if checkpoint is not None else None
     if source.name is not None:
         if checkpoint is None and source.pretrained is not None:
             model, train_tf, eval_tf = open_clip.create_model_and_transforms(
@@ -116,8 +118,8 @@ def build_clip(source: CLIPSource | dict[str, Any], field_name: str = "model.cli
         train_tf = eval_tf = None
         context = model_cfg.get("text_cfg", {}).get("context_length", 77)
         tokenizer = open_clip.SimpleTokenizer(context_length=context)
-    if checkpoint is not None:
-        _load_weights(model, checkpoint, field_name)
+    if state is not None:
+        _load_weights(model, state, str(checkpoint), field_name)
     preprocess_cfg = _preprocess_cfg(model, source)
     if train_tf is None:
         train_tf = image_transform_v2(PreprocessCfg(**preprocess_cfg), True)
@@ -196,11 +198,14 @@ def _model_from_config(model_cfg: dict[str, Any], field_name: str) -> nn.Module:
         raise ValueError(f"{field_name}.config is not a valid open_clip model config: {err}") from err
 
 
-def _load_weights(model: nn.Module, checkpoint: Path, field_name: str) -> None:
+def _read_weights(checkpoint: Path, field_name: str) -> dict[str, torch.Tensor]:
     try:
-        state = load_clip_state_dict(checkpoint)
+        return load_clip_state_dict(checkpoint)
     except CheckpointError as err:
         raise ValueError(f"{field_name}.pretrained={str(checkpoint)!r}: {err}") from err
+
+
+def _load_weights(model: nn.Module, state: dict[str, torch.Tensor], checkpoint: str, field_name: str) -> None:
     if "logit_scale" in state and state["logit_scale"].ndim != model.logit_scale.ndim:
         state["logit_scale"] = state["logit_scale"].reshape(model.logit_scale.shape)
     expected = model.state_dict()
@@ -213,7 +218,7 @@ def _load_weights(model: nn.Module, checkpoint: Path, field_name: str) -> None:
     )
     if missing or unexpected or wrong_shape:
         raise ValueError(
-            f"{field_name}.pretrained={str(checkpoint)!r} is a checkpoint for another "
+            f"{field_name}.pretrained={checkpoint!r} is a checkpoint for another "
             f"architecture: missing keys {missing[:5]}{'...' if len(missing) > 5 else ''}, "
             f"unexpected keys {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}, "
             f"shape mismatches {wrong_shape[:5]}. Check `{field_name}.name`/`config`."
