@@ -52,14 +52,16 @@ class SeededItems(Dataset):
     def __getitem__(self, key: tuple[int, int]) -> Any:
         epoch, index = key
         item_seed = stable_seed(self.seed, epoch, index)
-        state = random.getstate()
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(item_seed)
-            random.seed(item_seed)
-            try:
-                return self.dataset[index]
-            finally:
-                random.setstate(state)
+        # The CPU generator only (what transforms draw from); cheaper than fork_rng.
+        generator = torch.default_generator
+        torch_state, python_state = generator.get_state(), random.getstate()
+        generator.manual_seed(item_seed)
+        random.seed(item_seed)
+        try:
+            return self.dataset[index]
+        finally:
+            generator.set_state(torch_state)
+            random.setstate(python_state)
 
 
 class ResumableDataLoader(DataLoader):
