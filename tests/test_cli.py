@@ -46,3 +46,16 @@ def test_python_dash_m_runs_the_cli() -> None:
         [sys.executable, "-m", "paint_lightning", "--help"], capture_output=True, text=True, timeout=120, check=False
     )
     assert result.returncode == 0 and "fit" in result.stdout and "test" in result.stdout
+
+
+def test_optimizer_is_overridable_the_lightning_cli_way(tmp_path) -> None:
+    from paint_lightning.cli import PaintCLI
+    from paint_lightning.data import PaintDataModule
+    from paint_lightning.models import PaintModule
+
+    args = ["--config", str(REPO / "tests/conf/tiny.yaml"), "--optimizer=SGD", "--optimizer.lr=0.05"]
+    cli = PaintCLI(PaintModule, PaintDataModule, args=[*args, f"--trainer.default_root_dir={tmp_path}"], run=False)
+    cli.trainer.fit(cli.model, cli.datamodule)
+    optimizer = cli.trainer.optimizers[0]
+    assert type(optimizer).__name__ == "SGD" and optimizer.param_groups[0]["lr"] == 0.05
+    assert cli.model.hparams.tasks[0]["name"] == "patches"  # the DataModule's tasks reach the model

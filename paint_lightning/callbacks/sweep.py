@@ -88,7 +88,7 @@ class InterpolationSweep(Callback):
         self.history: list[dict[str, Any]] = []
         self.zero_shot_counts: dict[str, list[int]] = {}
         self.test_result: dict[str, Any] | None = None
-        self.output_dir = Path(".")
+        self.output_dir: Path | None = None  # set in setup(); see _directory()
 
     # -- state -----------------------------------------------------------------------------------
 
@@ -348,7 +348,7 @@ class InterpolationSweep(Callback):
         }
         if self.test_result is not None:
             report["test"] = self.test_result
-        write_json(self.output_dir / REPORT, report)
+        write_json(self._directory(trainer) / REPORT, report)
 
     def _export(self, trainer: Trainer, pl_module: Any, alpha: float) -> Path:
         record = self.history[-1]
@@ -375,7 +375,11 @@ class InterpolationSweep(Callback):
             },
         }
         state = pl_module.patched_state_dict(alpha)
-        return export_patched(state, self.output_dir, meta, pl_module.model_cfg, pl_module.preprocess_cfg)
+        return export_patched(state, self._directory(trainer), meta, pl_module.model_cfg, pl_module.preprocess_cfg)
+
+    def _directory(self, trainer: Trainer) -> Path:
+        # Normally resolved in setup() on every process; the fallback serves direct calls.
+        return self.output_dir or Path(trainer.log_dir or trainer.default_root_dir)
 
 
 def _validate(

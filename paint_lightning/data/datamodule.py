@@ -6,13 +6,15 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import torch
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 from torchvision import transforms as T
 
-from paint_lightning.data.cache import TensorDataset, collate_batched, item_nbytes, materialize
+from paint_lightning.data.cache import TensorDataset, byte_transform, collate_batched, item_nbytes, materialize
 from paint_lightning.data.resumable import EpochSampler, ResumableDataLoader, SeededItems
 from paint_lightning.data.samplers import UnpaddedDistributedSampler
+from paint_lightning.data.sources import ImageSource, Split
 from paint_lightning.data.splits import heldout_split, stable_seed
 from paint_lightning.data.tasks import Task, TaskSpec, resolve_task
 
@@ -96,6 +98,7 @@ class PaintDataModule(LightningDataModule):
         self.heldout_sets: dict[str, Dataset] = {}
         self.test_sets: dict[str, Dataset] = {}
         self._decoded: dict[int, TensorDataset] = {}  # id(dataset) -> its decoded copy
+        self._recipes: dict[int, tuple[ImageSource, Split, list[int] | None]] = {}  # id(dataset) -> how to rebuild it
         self._train_loader: ResumableDataLoader | None = None
         self._resume_position: dict[str, int] | None = None
 
@@ -126,6 +129,7 @@ class PaintDataModule(LightningDataModule):
                 train_idx, heldout_idx = self._splits[task.name]
                 full_eval = task.source.dataset("train", self.eval_transform)
                 self.heldout_sets[task.name] = Subset(full_eval, heldout_idx)
+                self._recipes[id(self.heldout_sets[task.name])] = (task.source, "train", heldout_idx)
                 if index < len(self.patch):
                     full_train = task.source.dataset("train", self.train_transform)
                     train_parts.append(_WithTaskIndex(Subset(full_train, train_idx), index))
@@ -136,6 +140,7 @@ class PaintDataModule(LightningDataModule):
                 if len(test_set) == 0:
                     raise ValueError(f"task {task.name!r}: the test split of its source is empty.")
                 self.test_sets[task.name] = test_set
+                self._recipes[id(test_set)] = (task.source, "test", None)
 
     def train_dataloader(self) -> DataLoader:
         """Shuffled batches ``(images, labels, task_indices)`` of the patch tasks.
@@ -255,12 +260,31 @@ class PaintDataModule(LightningDataModule):
         out: dict[str, Dataset] = {}
         for name, dataset in sets.items():
             decoded = self._decoded.get(id(dataset))
-            if decoded is None and len(dataset) > 0 and item_nbytes(dataset) * len(dataset) <= budget:
-                decoded = materialize(dataset, self.eval_batch_size, self.num_workers)
-                self._decoded[id(dataset)] = decoded
-                budget -= decoded.nbytes()
+            if decoded is None and len(dataset) > 0:
+                source, finish = self._decodable(dataset)
+                if item_nbytes(source) * len(source) <= budget:
+                    decoded = materialize(source, self.eval_batch_size, self.num_workers, finish)
+                    self._decoded[id(dataset)] = decoded
+                    budget -= decoded.nbytes()
             out[name] = decoded if decoded is not None else dataset
         return out
+
+    def _decodable(self, dataset: Dataset) -> tuple[Dataset, Any]:
+        """The dataset to decode into memory (uint8 when the eval transform allows) and its finish."""
+        split = byte_transform(self.eval_transform)
+        recipe = self._recipes.get(id(dataset))
+        if split is None or recipe is None:
+            return dataset, None
+        source, name, indices = recipe
+        raw = source.dataset(name, split[0])
+        raw = Subset(raw, indices) if indices is not None else raw
+        try:
+            image, _ = raw[0]
+        except TypeError:  # the source yields tensors, not PIL images
+            return dataset, None
+        if not isinstance(image, torch.Tensor) or image.dtype != torch.uint8:
+            return dataset, None
+        return raw, split[1]
 
 
 class _WithTaskIndex(Dataset):

@@ -118,3 +118,16 @@ def test_unreadable_image_is_named_or_skipped(tmp_path) -> None:
 def test_missing_root_is_reported(tmp_path) -> None:
     with pytest.raises(ValueError, match=r"source.root=.*folder not found"):
         ImageFolderSource(str(tmp_path / "nowhere"))
+
+
+def test_eval_cache_keeps_uint8_and_gives_bit_identical_batches() -> None:
+    from open_clip import image_transform
+
+    dm = tiny_datamodule(eval_cache_mb=16)
+    dm.set_transforms(image_transform(16, is_train=True), image_transform(16, is_train=False))
+    dm.setup("fit")
+    cached = dm.cached_heldout_sets()["patches"]
+    assert cached.images.dtype == torch.uint8  # 4x smaller than floats
+    decoded = torch.stack([dm.heldout_sets["patches"][i][0] for i in range(len(cached))])
+    from_cache = torch.cat([images for images, _ in dm.eval_dataloader(cached)])
+    assert torch.equal(from_cache, decoded)
