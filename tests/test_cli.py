@@ -59,3 +59,23 @@ def test_optimizer_is_overridable_the_lightning_cli_way(tmp_path) -> None:
     optimizer = cli.trainer.optimizers[0]
     assert type(optimizer).__name__ == "SGD" and optimizer.param_groups[0]["lr"] == 0.05
     assert cli.model.hparams.tasks[0]["name"] == "patches"  # the DataModule's tasks reach the model
+
+
+def test_cli_defaults_clip_gradients_and_read_checkpoints_weights_only(tmp_path) -> None:
+    from paint_lightning.cli import PaintCLI
+    from paint_lightning.data import PaintDataModule
+    from paint_lightning.models import PaintModule
+
+    cli = PaintCLI(
+        PaintModule,
+        PaintDataModule,
+        args=[
+            "fit",
+            "--config",
+            str(REPO / "tests/conf/tiny.yaml"),
+            "--trainer.max_epochs=0",
+            f"--trainer.default_root_dir={tmp_path}",
+        ],
+    )
+    assert cli.trainer.gradient_clip_val == 1.0
+    assert cli.config_init["fit"]["weights_only"] is True

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from paint_lightning.data.tasks import TaskSpec
@@ -60,3 +61,26 @@ def test_optimizer_sees_only_image_tower() -> None:
     optimised = {id(p) for group in config["optimizer"].param_groups for p in group["params"]}
     assert optimised == {id(p) for p in module.clip.visual.parameters()}
     assert config["optimizer"].param_groups[0]["weight_decay"] == 0.1
+
+
+@pytest.mark.slow
+def test_compiled_tower_sees_in_place_interpolation() -> None:
+    from paint_lightning.interpolation import WeightInterpolator
+
+    compiled = tiny_module(compile=True).eval()
+    compiled.set_tasks(SPECS)
+    eager = tiny_module().eval()
+    eager.set_tasks(SPECS)
+    eager.load_state_dict(compiled.state_dict())
+    images = torch.randn(4, 3, 16, 16)
+    zero_shot = eager(images, "p")
+    with torch.no_grad():
+        for a, b in zip(compiled.clip.visual.parameters(), eager.clip.visual.parameters(), strict=True):
+            a.add_(0.1)
+            b.add_(0.1)
+    live, start = compiled.interpolation_tensors()
+    with torch.no_grad(), WeightInterpolator(live, start) as weights:
+        weights.set_alpha(0.0)
+        torch.testing.assert_close(compiled(images, "p"), zero_shot, rtol=1e-4, atol=1e-4)
+        weights.set_alpha(1.0)
+        torch.testing.assert_close(compiled(images, "p"), eager(images, "p"), rtol=1e-4, atol=1e-4)
