@@ -159,7 +159,7 @@ class PaintDataModule(LightningDataModule):
             pin_memory=self._pin(),
             persistent_workers=self.persistent_workers and self.num_workers > 0,
             drop_last=len(self.train_set) >= self.batch_size * world,
-            batches_done=self._batches_done,
+            progress=self._progress,
         )
         if self._resume_position is not None:
             self._train_loader.load_state_dict(self._resume_position)
@@ -174,11 +174,12 @@ class PaintDataModule(LightningDataModule):
         """Remembers the saved position; the next ``train_dataloader()`` starts there."""
         self._resume_position = state_dict.get("train_position")
 
-    def _batches_done(self) -> int:
-        """Batches of the current epoch that training has processed (for checkpoints)."""
+    def _progress(self) -> tuple[int, bool]:
+        """Batches of the current epoch that training has processed, and whether that is all."""
         if self.trainer is None:
-            return 0
-        return self.trainer.fit_loop.epoch_loop.batch_progress.current.processed
+            return 0, False
+        done = self.trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        return done, done >= self.trainer.num_training_batches
 
     def val_dataloader(self) -> list[DataLoader]:
         """One loader of ``(images, labels)`` per held-out set, in :meth:`task_specs` order."""

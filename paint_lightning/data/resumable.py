@@ -67,28 +67,29 @@ class SeededItems(Dataset):
 class ResumableDataLoader(DataLoader):
     """A DataLoader over an :class:`EpochSampler` whose position can be saved and restored.
 
-    ``batches_done`` reports how many batches of the current epoch training has consumed (the
-    loader itself cannot know: the trainer prefetches). The state is ``{"epoch", "batches"}``;
+    ``progress`` reports how many batches of the current epoch training has consumed and whether
+    the epoch's training is complete (the loader itself cannot know: the trainer prefetches and
+    may stop early at ``limit_train_batches``). The state is ``{"epoch", "batches", "complete"}``;
     restoring it points the sampler at the first batch not yet trained on, which is the next
     epoch's first batch when the saved epoch was complete. Restoring is idempotent, so Lightning's
     loader-state mechanism and :class:`~paint_lightning.PaintDataModule`'s own can both apply it.
     """
 
-    def __init__(self, *args: Any, batches_done: Callable[[], int] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, progress: Callable[[], tuple[int, bool]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not isinstance(self.sampler, EpochSampler):
             raise TypeError("ResumableDataLoader needs an EpochSampler")
-        self.batches_done = batches_done
+        self.progress = progress
 
     def state_dict(self) -> dict[str, int]:
-        """The epoch and how many of its batches were trained on."""
-        done = self.batches_done() if self.batches_done is not None else 0
-        return {"epoch": self.sampler.epoch, "batches": done}  # type: ignore[attr-defined]
+        """The epoch, how many of its batches were trained on, and whether it is complete."""
+        done, complete = self.progress() if self.progress is not None else (0, False)
+        return {"epoch": self.sampler.epoch, "batches": done, "complete": int(complete)}  # type: ignore[attr-defined]
 
     def load_state_dict(self, state_dict: dict[str, int]) -> None:
         """Makes the next iteration start at the first batch not yet trained on."""
         epoch, batches = state_dict["epoch"], state_dict["batches"]
-        if batches >= len(self):
+        if state_dict.get("complete", batches >= len(self)):
             epoch, batches = epoch + 1, 0
         self.sampler.set_epoch(epoch)  # type: ignore[attr-defined]
         self.sampler.skip = batches * (self.batch_size or 1)  # type: ignore[attr-defined]

@@ -46,16 +46,16 @@ def test_loader_state_resumes_after_the_last_trained_batch() -> None:
     data = SeededItems(list(range(12)), seed=0)  # type: ignore[arg-type]
     done = {"batches": 0}
     loader = ResumableDataLoader(
-        data, batch_size=4, sampler=EpochSampler(range(12), 1, 0, seed=0), batches_done=lambda: done["batches"]
+        data, batch_size=4, sampler=EpochSampler(range(12), 1, 0, seed=0), progress=lambda: (done["batches"], False)
     )
     loader.sampler.set_epoch(5)
     full = [b.tolist() for b in loader]
     done["batches"] = 1
     state = loader.state_dict()
-    assert state == {"epoch": 5, "batches": 1}
+    assert state == {"epoch": 5, "batches": 1, "complete": 0}
     fresh = ResumableDataLoader(data, batch_size=4, sampler=EpochSampler(range(12), 1, 0, seed=0))
     fresh.load_state_dict(state)
     assert [b.tolist() for b in fresh] == full[1:]
     assert [b.tolist() for b in fresh] == full  # skipping applied to the resumed epoch only
-    fresh.load_state_dict({"epoch": 5, "batches": 3})  # the epoch was complete: next epoch
+    fresh.load_state_dict({"epoch": 5, "batches": 2, "complete": 1})  # e.g. limit_train_batches=2
     assert fresh.sampler.epoch == 6 and fresh.sampler.skip == 0
