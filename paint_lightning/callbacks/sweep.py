@@ -15,7 +15,7 @@ from paint_lightning.callbacks.evaluation import count_correct
 from paint_lightning.callbacks.report import at_alpha, final_table, log_to_tensorboard, sweep_record
 from paint_lightning.export import export_patched
 from paint_lightning.interpolation.search import adaptive_alpha_search, grid_alphas
-from paint_lightning.interpolation.selection import Criterion, SweepCurves, objective, select_alpha
+from paint_lightning.interpolation.selection import CRITERIA, Criterion, SweepCurves, objective, select_alpha
 from paint_lightning.io import write_json
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,9 @@ class InterpolationSweep(Callback):
         every_n_epochs: Sweep every this many epochs (and always once at the end of training).
         criterion: ``mean``: maximise the mean of patch and support accuracy (the paper's);
             ``constrained``: maximise patch accuracy with no support task more than
-            ``max_support_drop`` points below zero-shot.
-        max_support_drop: Points of support accuracy that ``constrained`` may give up.
+            ``max_support_drop`` points below zero-shot; ``constrained_mean``: the same limit on
+            the support tasks' average drop.
+        max_support_drop: Points of support accuracy that the constrained criteria may give up.
         search: ``grid`` evaluates exactly ``alphas``; ``adaptive`` refines around the best
             alpha down to ``resolution``.
         resolution: Finest alpha step of the adaptive search.
@@ -289,7 +290,8 @@ class InterpolationSweep(Callback):
     def _criterion_text(self) -> str:
         if self.criterion == "mean":
             return "max mean(patch accuracy, support accuracy)"
-        return f"max patch accuracy with every support task within {self.max_support_drop:g} points of zero-shot"
+        which = "the support tasks on average" if self.criterion == "constrained_mean" else "every support task"
+        return f"max patch accuracy with {which} within {self.max_support_drop:g} points of zero-shot"
 
     def _log(
         self,
@@ -400,11 +402,11 @@ def _validate(
         )
     if every_n_epochs < 1:
         raise ValueError(f"sweep.every_n_epochs={every_n_epochs}: must be at least 1.")
-    if criterion not in ("mean", "constrained"):
-        raise ValueError(f"sweep.criterion={criterion!r}: use 'mean' or 'constrained'.")
-    if criterion == "constrained" and (max_support_drop is None or max_support_drop < 0):
+    if criterion not in CRITERIA:
+        raise ValueError(f"sweep.criterion={criterion!r}: use one of {', '.join(CRITERIA)}.")
+    if criterion != "mean" and (max_support_drop is None or max_support_drop < 0):
         raise ValueError(
-            f"sweep.max_support_drop={max_support_drop}: criterion 'constrained' needs a "
+            f"sweep.max_support_drop={max_support_drop}: criterion {criterion!r} needs a "
             "non-negative number of points, e.g. 1.0."
         )
     if resolution <= 0:

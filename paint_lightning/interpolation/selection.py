@@ -6,6 +6,8 @@ Two criteria:
   each averaged over its tasks.
 * ``"constrained"``: maximise the patch accuracy among alphas where no support task drops more
   than ``max_support_drop`` points below its zero-shot accuracy.
+* ``"constrained_mean"``: the same, but the limit applies to the support tasks' *average* drop
+  (one fragile support task may give up more if the others hold).
 
 Ties go to the smaller alpha: closer to the zero-shot model, so the safer choice.
 """
@@ -17,7 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-Criterion = Literal["mean", "constrained"]
+Criterion = Literal["mean", "constrained", "constrained_mean"]
+CRITERIA: tuple[str, ...] = ("mean", "constrained", "constrained_mean")
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,15 @@ class SweepCurves:
         drops = [self.zero_shot_support[n] - c[index] for n, c in self.support.items()]
         return max(drops, default=0.0)
 
+    def mean_support_drop(self, index: int) -> float:
+        """Average drop (points) of the support tasks below zero-shot at ``alphas[index]``."""
+        drops = [self.zero_shot_support[n] - c[index] for n, c in self.support.items()]
+        return _mean(drops) if drops else 0.0
+
+    def support_drop(self, index: int, criterion: Criterion) -> float:
+        """The drop that ``criterion`` limits: the average one for ``constrained_mean``, else the largest."""
+        return self.mean_support_drop(index) if criterion == "constrained_mean" else self.max_support_drop(index)
+
 
 def objective(curves: SweepCurves, criterion: Criterion, max_support_drop: float | None) -> list[float]:
     """The score each alpha gets under ``criterion`` (higher is better; ``-inf`` = infeasible)."""
@@ -70,13 +82,13 @@ def objective(curves: SweepCurves, criterion: Criterion, max_support_drop: float
         if criterion == "mean":
             support = curves.support_mean(index)
             scores.append(patch if math.isnan(support) else (patch + support) / 2)
-        elif criterion == "constrained":
+        elif criterion in ("constrained", "constrained_mean"):
             if max_support_drop is None:
-                raise ValueError("criterion 'constrained' needs max_support_drop (points)")
-            feasible = curves.max_support_drop(index) <= max_support_drop + 1e-9
+                raise ValueError(f"criterion {criterion!r} needs max_support_drop (points)")
+            feasible = curves.support_drop(index, criterion) <= max_support_drop + 1e-9
             scores.append(patch if feasible else -math.inf)
         else:
-            raise ValueError(f"unknown criterion {criterion!r}; use 'mean' or 'constrained'")
+            raise ValueError(f"unknown criterion {criterion!r}; use one of {', '.join(CRITERIA)}")
     return scores
 
 
@@ -86,13 +98,14 @@ def select_alpha(
     """Picks alpha by ``criterion``.
 
     Returns:
-        ``(index, alpha)`` of the best alpha. Under ``"constrained"``, when no alpha is feasible
-        (possible only if the grid lacks 0), the alpha with the smallest support drop is returned.
+        ``(index, alpha)`` of the best alpha. Under the constrained criteria, when no alpha is
+        feasible (possible only if the grid lacks 0), the alpha with the smallest support drop is
+        returned.
     """
     scores = objective(curves, criterion, max_support_drop)
     best = max(range(len(scores)), key=lambda i: (scores[i], -curves.alphas[i]))
     if scores[best] == -math.inf:
-        best = min(range(len(scores)), key=lambda i: (curves.max_support_drop(i), curves.alphas[i]))
+        best = min(range(len(scores)), key=lambda i: (curves.support_drop(i, criterion), curves.alphas[i]))
     return best, curves.alphas[best]
 
 

@@ -44,6 +44,10 @@ class PaintModule(LightningModule):
         scheduler: ``cosine`` (warm-up, then cosine decay to 0) or ``constant`` (warm-up, then flat).
         label_smoothing: Cross-entropy label smoothing.
         head_cache_dir: Cache of zero-shot heads (``null`` disables it).
+        head_logit_scale: Temperature of the fine-tuning loss: heads are scaled by this instead of
+            the model's learned logit scale (``null``, the default). OpenAI's CLIPs sit at 100;
+            models whose learned scale is far lower fine-tune more aggressively than CLIP does.
+            Predictions (argmax) and the exported model do not depend on it.
         grad_checkpointing: Recompute image-tower activations in the backward pass (saves memory
             on large towers at about a third more compute).
         check_finite: Stop with an explanation when the loss is NaN or infinite (costs one
@@ -62,6 +66,7 @@ class PaintModule(LightningModule):
         scheduler: Literal["cosine", "constant"] = "cosine",
         label_smoothing: float = 0.0,
         head_cache_dir: str | None = DEFAULT_HEAD_CACHE,
+        head_logit_scale: float | None = None,
         grad_checkpointing: bool = False,
         check_finite: bool = True,
         compile: bool = False,
@@ -73,6 +78,11 @@ class PaintModule(LightningModule):
             raise ValueError(f"model.lr={lr}: must be positive (the paper uses 1e-5).")
         if warmup_steps < 0:
             raise ValueError(f"model.warmup_steps={warmup_steps}: must be >= 0.")
+        if head_logit_scale is not None and not head_logit_scale > 0:
+            raise ValueError(
+                f"model.head_logit_scale={head_logit_scale}: must be positive (CLIP uses 100), or null "
+                "for the model's own logit scale."
+            )
         # Plain data only, so checkpoints load with weights_only=True.
         self.save_hyperparameters(
             {
@@ -83,6 +93,7 @@ class PaintModule(LightningModule):
                 "scheduler": scheduler,
                 "label_smoothing": label_smoothing,
                 "head_cache_dir": head_cache_dir,
+                "head_logit_scale": head_logit_scale,
                 "grad_checkpointing": grad_checkpointing,
                 "check_finite": check_finite,
                 "compile": compile,
@@ -137,6 +148,8 @@ class PaintModule(LightningModule):
                 fingerprint = text_tower_fingerprint(self.clip)
             key = HeadCache.key(fingerprint, type(self.tokenizer).__name__, spec.classnames, spec.templates)
             head = cache.get_or_build(key, lambda spec=spec: self._build_head(spec, device))
+            if self.hparams.head_logit_scale is not None:
+                head = F.normalize(head, dim=-1) * self.hparams.head_logit_scale
             self.heads[spec.name] = nn.Parameter(head.to(self.clip.logit_scale.device), requires_grad=False)
         self.task_specs = specs
         self._add_metrics()

@@ -36,6 +36,19 @@ def test_every_support_task_must_stay_within_delta() -> None:
     assert select_alpha(curves, "constrained", max_support_drop=2.0)[1] == 0.5
 
 
+def test_constrained_mean_limits_the_average_drop_only() -> None:
+    curves = SweepCurves(
+        ALPHAS,
+        {"p": [10, 20, 30, 40, 50]},
+        {"a": [80, 80, 80, 79, 78], "b": [70, 69, 67, 66, 62]},
+        {"a": 80, "b": 70},
+    )
+    # average drops: 0, 0.5, 1.5, 2.5, 5; largest drops: 0, 1, 3, 4, 8
+    assert select_alpha(curves, "constrained_mean", max_support_drop=2.0)[1] == 0.5
+    assert select_alpha(curves, "constrained", max_support_drop=2.0)[1] == 0.25
+    assert curves.mean_support_drop(3) == pytest.approx(2.5)
+
+
 def test_ties_go_to_smaller_alpha() -> None:
     curves = _curves(patch=[50, 60, 60, 60, 40], support=[50, 50, 50, 50, 50])
     assert select_alpha(curves, "mean")[1] == 0.25

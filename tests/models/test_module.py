@@ -49,6 +49,19 @@ def test_heads_are_kept_when_they_exist() -> None:
     assert torch.all(module.heads["p"] == 7.0)
 
 
+def test_head_logit_scale_replaces_the_learned_scale_without_changing_predictions() -> None:
+    learned, fixed = tiny_module(), tiny_module(head_logit_scale=100.0)
+    learned.set_tasks(SPECS)
+    fixed.set_tasks(SPECS)
+    scale = learned.clip.logit_scale.exp().item()
+    assert abs(scale - 100.0) > 1.0  # the test means something only if the scales differ
+    for name in ("p", "s"):
+        assert torch.allclose(fixed.heads[name].norm(dim=-1), torch.full((len(fixed.heads[name]),), 100.0))
+        assert torch.allclose(fixed.heads[name] * scale / 100.0, learned.heads[name], atol=1e-5)
+    with pytest.raises(ValueError, match="model.head_logit_scale=0"):
+        tiny_module(head_logit_scale=0.0)
+
+
 def test_optimizer_sees_only_image_tower() -> None:
     module = tiny_module()
     module.set_tasks(SPECS)
