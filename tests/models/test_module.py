@@ -58,7 +58,7 @@ def test_head_logit_scale_replaces_the_learned_scale_without_changing_prediction
     for name in ("p", "s"):
         assert torch.allclose(fixed.heads[name].norm(dim=-1), torch.full((len(fixed.heads[name]),), 100.0))
         assert torch.allclose(fixed.heads[name] * scale / 100.0, learned.heads[name], atol=1e-5)
-    with pytest.raises(ValueError, match="model.head_logit_scale=0"):
+    with pytest.raises(ValueError, match=r"model\.head_logit_scale=0"):
         tiny_module(head_logit_scale=0.0)
 
 
