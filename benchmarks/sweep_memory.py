@@ -55,7 +55,7 @@ def measure() -> dict[str, float]:
         trainer = attach(module, datamodule, Path(tmp))
         sets = datamodule.cached_heldout_sets()
         with torch.no_grad():
-            module.eval()(sets["patch"].images[:8], "patch")  # type: ignore[attr-defined]
+            module.eval()(sets["patch"].__getitems__(list(range(8)))[0], "patch")  # type: ignore[attr-defined]
         module.train()
         gc.collect()
         _release_free_heap()
