@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import save_file
 
-from paint_lightning.io import atomic_path, sha256_file, write_json
+from paint_lightning.io import save_safetensors, sha256_file, write_json
 from paint_lightning.models.checkpoints import load_clip_state_dict
 
 WEIGHTS = "patched.safetensors"
@@ -47,8 +46,7 @@ def export_patched(
     weights = directory / WEIGHTS
     tensors = {key: value.detach().cpu().contiguous() for key, value in state_dict.items()}
     header = {"format": "open_clip", "model_cfg": json.dumps(model_cfg, sort_keys=True)}
-    with atomic_path(weights) as tmp:
-        save_file(tensors, str(tmp), metadata=header)
+    save_safetensors(tensors, weights, header)
     meta = {
         **metadata,
         "model_cfg": model_cfg,

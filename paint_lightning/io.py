@@ -45,6 +45,34 @@ def write_json(path: str | os.PathLike[str], data: Any) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
+def save_safetensors(tensors: dict[str, Any], path: str | os.PathLike[str], metadata: dict[str, str]) -> Path:
+    """Writes ``tensors`` to ``path`` with ``safetensors``, atomically and byte for byte reproducibly.
+
+    ``safetensors`` writes its metadata from a hash map whose order changes from process to
+    process, so the same tensors would give files with different SHA-256s. The header is rewritten
+    with sorted keys (same length: only the order changes) before the file is moved into place.
+    """
+    from safetensors.torch import save_file
+
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
+        _sort_safetensors_header(tmp)
+    return Path(path)
+
+
+def _sort_safetensors_header(path: Path) -> None:
+    with open(path, "r+b") as handle:
+        length = int.from_bytes(handle.read(8), "little")
+        raw = handle.read(length)
+        header = json.loads(raw)
+        header = {k: (dict(sorted(v.items())) if k == "__metadata__" else v) for k, v in sorted(header.items())}
+        text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        if len(text) > length:  # never expected (same keys, same values); keep the original order
+            return
+        handle.seek(8)
+        handle.write(text.ljust(length, b" "))  # safetensors pads its header with spaces too
+
+
 def sha256_file(path: str | os.PathLike[str], chunk_bytes: int = 1 << 20) -> str:
     """Hex SHA-256 of a file's bytes."""
     digest = hashlib.sha256()

@@ -18,9 +18,8 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
 
-from paint_lightning.io import atomic_path
+from paint_lightning.io import save_safetensors
 
 COMPACT_FORMAT = "paint-compact-clip/1"
 TOKEN_EMBEDDING = "token_embedding.weight"
@@ -68,9 +67,7 @@ def save_compact_clip(
         "vocab_size": str(vocab_size),
         **(metadata or {}),
     }
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=meta)
-    return Path(path)
+    return save_safetensors(tensors, path, meta)
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
