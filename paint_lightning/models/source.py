@@ -146,7 +146,7 @@ def _resolve_checkpoint(source: CLIPSource, field_name: str) -> Path | None:
     if source.name is not None and not _looks_like_path(pretrained):
         _check_tag(source.name, pretrained, field_name)
         return None
-    path = Path(pretrained).expanduser()
+    path = _shipped_fallback(Path(pretrained).expanduser())
     if not path.is_file() and source.recipe is not None:
         from paint_lightning.world.pretrain import ensure_world_checkpoint
 
@@ -157,6 +157,21 @@ def _resolve_checkpoint(source: CLIPSource, field_name: str) -> Path | None:
             f"file, an open_clip pretrained tag together with `{field_name}.name`, or a "
             f"`{field_name}.recipe` that builds the file."
         )
+    return path
+
+
+def _shipped_fallback(path: Path) -> Path:
+    """``path``, or for a relative path missing here, the file the package ships under that name.
+
+    Configs name files that ship with the package (``paint_lightning/world/assets/...``) relative
+    to the repository root; this finds them from any working directory and in wheel installs.
+    """
+    if path.is_absolute() or path.is_file():
+        return path
+    shipped = Path(__file__).resolve().parents[2] / path
+    if shipped.is_file():
+        log.info("Using %s for %s (not found relative to the working directory).", shipped, path)
+        return shipped
     return path
 
 

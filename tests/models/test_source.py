@@ -1,7 +1,10 @@
+from pathlib import Path
+
 import pytest
 import torch
 from safetensors.torch import save_file
 
+import paint_lightning
 from paint_lightning.models.checkpoints import compact_model_cfg, load_clip_state_dict, save_compact_clip
 from paint_lightning.models.source import CLIPSource, build_clip
 
@@ -80,3 +83,13 @@ def test_compact_checkpoint_round_trip_describes_itself(tiny_config, tmp_path) -
     assert table[0].abs().sum() == 0
     rebuilt = build_clip(CLIPSource(pretrained=str(path))).model  # config comes from the file
     torch.testing.assert_close(rebuilt.visual.conv1.weight, model.visual.conv1.weight.half().float())
+
+
+def test_shipped_checkpoint_is_found_from_any_working_directory(tmp_path, monkeypatch) -> None:
+    shipped = "paint_lightning/world/assets/world_clip.safetensors"
+    monkeypatch.chdir(tmp_path)  # the relative name does not exist here
+    built = build_clip(CLIPSource(pretrained=shipped))
+    reference = load_clip_state_dict(Path(paint_lightning.__file__).parent / "world/assets/world_clip.safetensors")
+    assert torch.equal(built.model.state_dict()["visual.conv1.weight"], reference["visual.conv1.weight"].float())
+    with pytest.raises(ValueError, match="checkpoint file not found"):
+        build_clip(CLIPSource(pretrained="paint_lightning/world/assets/missing.safetensors"))
