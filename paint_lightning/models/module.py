@@ -258,7 +258,7 @@ class PaintModule(LightningModule):
                 f"using {total // 10} warm-up steps instead. Lower model.warmup_steps to silence this."
             )
             warmup = total // 10
-        schedule = _warmup_cosine if self.hparams.scheduler == "cosine" else _warmup_constant
+        schedule = warmup_cosine if self.hparams.scheduler == "cosine" else _warmup_constant
         lr_lambda = lambda step: schedule(step, warmup, total)  # noqa: E731
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
@@ -307,7 +307,8 @@ def _float_tensors(module: nn.Module) -> list[Tensor]:
     return [t.data for t in tensors]
 
 
-def _warmup_cosine(step: int, warmup: int, total: int) -> float:
+def warmup_cosine(step: int, warmup: int, total: int) -> float:
+    """Learning-rate factor at ``step``: linear warm-up over ``warmup`` steps, then cosine to 0 at ``total``."""
     if step < warmup:
         return (step + 1) / warmup
     progress = (step - warmup) / max(total - warmup, 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 import lightning.pytorch as pl
@@ -10,6 +11,8 @@ import open_clip
 import torch
 import torch.nn.functional as F
 from typing_extensions import override
+
+from paint_lightning.models.module import warmup_cosine
 
 
 def multi_positive_clip_loss(
@@ -117,12 +120,6 @@ class WorldCLIPPretraining(pl.LightningModule):
         )
         total = max(1, int(self.trainer.estimated_stepping_batches))
         warmup = min(self.hparams.warmup_steps, total // 2)
-
-        def factor(step: int) -> float:
-            if step < warmup:
-                return (step + 1) / warmup
-            progress = (step - warmup) / max(1, total - warmup)
-            return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-
+        factor = partial(warmup_cosine, warmup=warmup, total=total)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
