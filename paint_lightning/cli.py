@@ -7,6 +7,7 @@ accuracy; ``paint pretrain --config configs/world/pretrain.yaml`` builds the off
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -71,13 +72,19 @@ def _spec_dicts(specs: list[TaskSpec]) -> list[dict[str, Any]]:
     return [spec.to_dict() for spec in specs]
 
 
+# Commands beside LightningCLI's fit/validate/test: name -> (module, function, one-line help).
+# Each function takes the arguments after the command name; its module is imported only when used.
+EXTRA_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "pretrain": ("paint_lightning.world.pretrain", "pretrain_main", "Pretrain the offline world's tiny CLIP."),
+}
+
+
 def main(args: Sequence[str] | None = None) -> None:
     """Runs the ``paint`` command with ``args`` (default: ``sys.argv[1:]``)."""
     argv = list(sys.argv[1:] if args is None else args)
-    if argv and argv[0] == "pretrain":
-        from paint_lightning.world.pretrain import pretrain_main
-
-        pretrain_main(argv[1:])
+    if argv and argv[0] in EXTRA_COMMANDS:
+        module_name, function, _ = EXTRA_COMMANDS[argv[0]]
+        getattr(importlib.import_module(module_name), function)(argv[1:])
         return
     PaintCLI(
         PaintModule,

@@ -127,9 +127,9 @@ class PaintDataModule(LightningDataModule):
             train_parts = []
             for index, task in enumerate(tasks):
                 train_idx, heldout_idx = self._splits[task.name]
-                full_eval = task.source.dataset("train", self.eval_transform)
+                full_eval = task.source.dataset(task.heldout_from, self.eval_transform)
                 self.heldout_sets[task.name] = Subset(full_eval, heldout_idx)
-                self._recipes[id(self.heldout_sets[task.name])] = (task.source, "train", heldout_idx)
+                self._recipes[id(self.heldout_sets[task.name])] = (task.source, task.heldout_from, heldout_idx)
                 if index < len(self.patch):
                     full_train = task.source.dataset("train", self.train_transform)
                     train_parts.append(_WithTaskIndex(Subset(full_train, train_idx), index))
@@ -249,7 +249,15 @@ class PaintDataModule(LightningDataModule):
                 f"{field} (task {task.name!r}): {size} training image cannot give both a training and a "
                 "held-out split; give the task more images."
             )
-        return heldout_split(size, self.heldout_fraction, self.heldout_max, stable_seed(self.split_seed, task.name))
+        seed = stable_seed(self.split_seed, task.name)
+        if task.heldout_from == "val":
+            # The official validation split, capped at heldout_max images (a seeded subset).
+            val_size = len(task.source.dataset("val", None))
+            if val_size == 0:
+                raise ValueError(f"{field} (task {task.name!r}): the val split of {type(task.source).__name__} is empty.")
+            chosen = torch.randperm(val_size, generator=torch.Generator().manual_seed(seed))[: self.heldout_max]
+            return list(range(size)), sorted(chosen.tolist())
+        return heldout_split(size, self.heldout_fraction, self.heldout_max, seed)
 
     def _pin(self) -> bool:
         if self.pin_memory is not None:

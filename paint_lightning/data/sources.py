@@ -1,24 +1,30 @@
 """Where a task's labelled images come from.
 
-A source knows its class names and can build a train or test split as a map-style dataset whose
-items are ``(image, label)``; the image is whatever the given transform makes of a PIL image.
-Concrete sources: torchvision data sets, image folders, the offline world, scikit-learn digits.
+A source knows its class names and can build a split (``train``, ``test`` and, where the data
+set has an official one, ``val``) as a map-style dataset whose items are ``(image, label)``; the
+image is whatever the given transform makes of a PIL image. Concrete sources: torchvision data
+sets, image folders, CSV files, the offline world, scikit-learn digits.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from pathlib import PurePath
 from typing import Any, Literal
 
 from torch.utils.data import Dataset
 
-Split = Literal["train", "test"]
+Split = Literal["train", "val", "test"]
 Transform = Callable[[Any], Any]
+
+_PLAIN = (str, int, float, bool, type(None), PurePath)
 
 
 class ImageSource(ABC):
-    """A labelled image data set with a train and a test split."""
+    """A labelled image data set with a train and a test split (and optionally a val split)."""
 
     @property
     @abstractmethod
@@ -29,6 +35,44 @@ class ImageSource(ABC):
     def dataset(self, split: Split, transform: Transform | None = None) -> Dataset:
         """Builds one split; items are ``(transform(pil_image), int_label)``."""
 
+    @property
+    def splits(self) -> tuple[Split, ...]:
+        """The splits :meth:`dataset` can build (``train`` and ``test``, plus ``val`` where official)."""
+        return ("train", "test")
+
     def describe(self) -> dict[str, Any]:
         """A JSON-able description of the source, for reports and metadata."""
         return {"source": type(self).__name__}
+
+    def fingerprint(self, split: Split) -> str:
+        """A short hash that changes when the items of ``split`` (or their labels) change.
+
+        Checkpoints record it for every split they were trained, swept or tested on, and refuse to
+        reuse held-out indices, zero-shot counts or heads when it differs. The default hashes the
+        source's type, :meth:`describe`, its plain public settings, its class names and the split's
+        length; sources backed by files override it with a hash of the file list and labels.
+        """
+        settings = {
+            key: (str(value) if isinstance(value, PurePath) else value)
+            for key, value in sorted(vars(self).items())
+            if not key.startswith("_") and (isinstance(value, _PLAIN) or _plain_sequence(value))
+        }
+        payload = {
+            "type": f"{type(self).__module__}.{type(self).__qualname__}",
+            "describe": self.describe(),
+            "settings": settings,
+            "classnames": list(self.classnames),
+            "split": split,
+            "length": len(self.dataset(split, None)),  # type: ignore[arg-type]
+        }
+        return fingerprint_json(payload)
+
+
+def fingerprint_json(payload: Any) -> str:
+    """First 16 hex digits of the SHA-256 of ``payload`` as canonical JSON."""
+    text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _plain_sequence(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(item, _PLAIN) for item in value)

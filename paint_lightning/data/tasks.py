@@ -24,12 +24,17 @@ class Task:
         templates: Prompt templates (each with ``{}``) or a preset name (``simple``,
             ``openai_imagenet``, ``simple_imagenet``); defaults to the source's recommended
             templates, else ``simple``.
+        heldout_from: Where the held-out images that choose alpha come from: ``train`` (a seeded
+            part carved from the train split, the default) or ``val`` (the source's official
+            validation split, for data sets that have one). Either way they never overlap the
+            test split.
     """
 
     name: str
     source: ImageSource
     classnames: list[str] | None = None
     templates: list[str] | str | None = None
+    heldout_from: Literal["train", "val"] = "train"
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,14 @@ def resolve_task(task: Task, role: Role, field_name: str) -> TaskSpec:
             )
     else:
         classnames = check_classnames(source_names, f"{field_name}.source.classnames")
+    if task.heldout_from not in ("train", "val"):
+        raise ValueError(f"{field_name}.heldout_from={task.heldout_from!r}: use 'train' or 'val'.")
+    if task.heldout_from == "val" and "val" not in task.source.splits:
+        raise ValueError(
+            f"{field_name}.heldout_from='val' but {type(task.source).__name__} has no official validation "
+            f"split (it has {', '.join(task.source.splits)}); use heldout_from: train to carve one from the "
+            "train split."
+        )
     templates = task.templates
     if templates is None:
         templates = getattr(task.source, "templates", None) or "simple"
