@@ -254,7 +254,9 @@ class PaintDataModule(LightningDataModule):
             # The official validation split, capped at heldout_max images (a seeded subset).
             val_size = len(task.source.dataset("val", None))
             if val_size == 0:
-                raise ValueError(f"{field} (task {task.name!r}): the val split of {type(task.source).__name__} is empty.")
+                raise ValueError(
+                    f"{field} (task {task.name!r}): the val split of {type(task.source).__name__} is empty."
+                )
             chosen = torch.randperm(val_size, generator=torch.Generator().manual_seed(seed))[: self.heldout_max]
             return list(range(size)), sorted(chosen.tolist())
         return heldout_split(size, self.heldout_fraction, self.heldout_max, seed)
