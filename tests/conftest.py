@@ -57,3 +57,45 @@ def tiny_datamodule(**kwargs: Any) -> PaintDataModule:
     patch = Task("patches", ColourPatchSource(num_classes=4, num_train=64, num_test=32, seed=1), templates=["a {}."])
     support = Task("other", ColourPatchSource(num_classes=3, num_train=40, num_test=24, seed=2))
     return PaintDataModule(patch=[patch], support=[support], **kwargs)
+
+
+_ZOO_FILES: dict[tuple[str, str], Any] = {}
+
+
+@pytest.fixture
+def fake_zoo_download(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Stands in for open_clip's weight download, so zoo names + pretrained tags load offline.
+
+    Calling ``fake_zoo_download("ViT-B-32", "openai")`` saves (once per session) a randomly
+    initialised fp16 state dict of that architecture, seeded, as a torch file, and makes
+    ``open_clip``'s download of that tag return it; everything after the download (open_clip's
+    tag handling, loading, preprocessing) runs as for real. Returns the file's path. Tags not
+    registered this way still fail (no network).
+    """
+    import open_clip
+    from open_clip import factory
+    from open_clip.pretrained import get_pretrained_cfg
+
+    registered: dict[str, Any] = {}
+
+    def register(name: str, tag: str) -> Any:
+        cfg = get_pretrained_cfg(name, tag)
+        assert cfg, f"{name} has no pretrained tag {tag!r}"
+        if (name, tag) not in _ZOO_FILES:
+            torch.manual_seed(0)
+            model = open_clip.create_model(name, pretrained=None)
+            path = tmp_path_factory.getbasetemp() / "zoo" / f"{name}-{tag}.bin"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            torch.save({k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}, path)
+            _ZOO_FILES[(name, tag)] = path
+        registered[cfg.get("hf_hub") or cfg["url"]] = _ZOO_FILES[(name, tag)]
+        return _ZOO_FILES[(name, tag)]
+
+    def fake_download(cfg: dict[str, Any], *args: Any, **kwargs: Any) -> str:
+        key = cfg.get("hf_hub") or cfg.get("url")
+        if key not in registered:
+            raise RuntimeError(f"tests must not download weights ({key}); register the tag with fake_zoo_download")
+        return str(registered[key])
+
+    monkeypatch.setattr(factory, "download_pretrained", fake_download)
+    return register
