@@ -18,6 +18,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from paint_lightning.callbacks import InterpolationSweep, PreemptionCheckpoint
 from paint_lightning.data import PaintDataModule, TaskSpec
 from paint_lightning.models import PaintModule
+from paint_lightning.models.source import checkpoint_path, looks_like_path
 
 
 class PaintCLI(LightningCLI):
@@ -33,10 +34,16 @@ class PaintCLI(LightningCLI):
         parser.link_arguments("data.specs", "model.tasks", compute_fn=_spec_dicts, apply_on="instantiate")
 
     def before_instantiate_classes(self) -> None:
-        """``trainer.precision`` left unset means bf16-mixed on a bf16-capable GPU, else 32-true."""
+        """Fills defaults that depend on the machine, and builds a missing recipe checkpoint.
+
+        ``trainer.precision`` left unset means bf16-mixed on a bf16-capable GPU, else 32-true. A
+        ``model.clip.pretrained`` file that is missing but has a ``model.clip.recipe`` is built by
+        running that recipe (``paint pretrain``) first, once, under a file lock.
+        """
         config = self.config[self.subcommand] if self.subcommand else self.config
         if config.trainer.precision is None:
             config.trainer.precision = default_precision(config.trainer.accelerator)
+        build_missing_checkpoint(config.model.clip)
 
     def before_fit(self) -> None:
         """Checkpoints are read with ``weights_only=True`` unless the user says otherwise."""
@@ -66,6 +73,17 @@ def default_precision(accelerator: object) -> str:
     if wants_gpu and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
         return "bf16-mixed"
     return "32-true"
+
+
+def build_missing_checkpoint(clip: Any) -> None:
+    """Runs ``clip.recipe`` to build ``clip.pretrained`` when that local file is missing."""
+    get = clip.get if isinstance(clip, dict) else lambda key: getattr(clip, key, None)
+    recipe, pretrained = get("recipe"), get("pretrained")
+    if not recipe or not pretrained or not looks_like_path(pretrained) or checkpoint_path(pretrained).is_file():
+        return
+    from paint_lightning.world.pretrain import ensure_world_checkpoint
+
+    ensure_world_checkpoint(pretrained, recipe)
 
 
 def _spec_dicts(specs: list[TaskSpec]) -> list[dict[str, Any]]:

@@ -82,7 +82,7 @@ def test_zero_shot_snapshot_comes_from_the_checkpoint_not_the_source(tmp_path) -
         epochs=2,
         ckpt_path=checkpoint,
     )
-    for a, b in zip(module.zero_shot_visual.parameters(), resumed.zero_shot_visual.parameters(), strict=True):
+    for a, b in zip(module.start_point.parameters(), resumed.start_point.parameters(), strict=True):
         assert torch.equal(a, b)
 
 

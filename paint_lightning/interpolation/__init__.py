@@ -1,22 +1,23 @@
-"""Pure maths of weight interpolation: interpolating, task vectors, selecting alpha, searching."""
+"""Pure maths of weight interpolation: mixes of end points, combining, selecting, searching."""
 
+from paint_lightning.interpolation.combine import Endpoints, InPlaceCombiner, combine, tower_tensors, write_mix
+from paint_lightning.interpolation.mix import Coefficient, Mix, group_order, parameter_group
 from paint_lightning.interpolation.search import adaptive_alpha_search, grid_alphas
 from paint_lightning.interpolation.selection import Criterion, SweepCurves, select_alpha
-from paint_lightning.interpolation.weights import (
-    WeightInterpolator,
-    add_task_vectors,
-    interpolate_state,
-    task_vector,
-)
 
 __all__ = [
+    "Coefficient",
     "Criterion",
+    "Endpoints",
+    "InPlaceCombiner",
+    "Mix",
     "SweepCurves",
-    "WeightInterpolator",
     "adaptive_alpha_search",
-    "add_task_vectors",
+    "combine",
     "grid_alphas",
-    "interpolate_state",
+    "group_order",
+    "parameter_group",
     "select_alpha",
-    "task_vector",
+    "tower_tensors",
+    "write_mix",
 ]

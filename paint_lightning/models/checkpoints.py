@@ -22,6 +22,7 @@ from safetensors import SafetensorError, safe_open
 from paint_lightning.io import save_safetensors
 
 COMPACT_FORMAT = "paint-compact-clip/1"
+EXPORT_FORMAT = "open_clip"  # metadata of exported patched models (paint_lightning.export)
 TOKEN_EMBEDDING = "token_embedding.weight"
 _ROWS = TOKEN_EMBEDDING + ".rows"
 _IDS = TOKEN_EMBEDDING + ".ids"
@@ -81,10 +82,14 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
         raise CheckpointError(f"cannot read safetensors file {path}: {err}") from err
 
 
-def compact_model_cfg(path: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """The open_clip model config stored in a compact checkpoint, or ``None``."""
+def stored_model_cfg(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The open_clip model config a checkpoint records about itself, or ``None``.
+
+    Compact checkpoints and the project's exports (``format: open_clip``) carry it in their
+    safetensors metadata; other files do not.
+    """
     meta = read_metadata(path)
-    if meta.get("format") != COMPACT_FORMAT:
+    if meta.get("format") not in (COMPACT_FORMAT, EXPORT_FORMAT) or "model_cfg" not in meta:
         return None
     return json.loads(meta["model_cfg"])
 

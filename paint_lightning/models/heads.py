@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -76,8 +77,23 @@ def text_tower_fingerprint(model: nn.Module) -> str:
     return digest.hexdigest()
 
 
+def tokenizer_identity(tokenizer: Tokenizer) -> dict[str, Any]:
+    """What identifies a tokenizer's output: type, context length, vocabulary (and HF name)."""
+    inner = getattr(tokenizer, "tokenizer", None)
+    return {
+        "type": f"{type(tokenizer).__module__}.{type(tokenizer).__qualname__}",
+        "context_length": getattr(tokenizer, "context_length", None),
+        "name": getattr(inner, "name_or_path", None),
+        "vocab_size": getattr(inner, "vocab_size", None) or len(getattr(tokenizer, "encoder", {}) or {}) or None,
+    }
+
+
 class HeadCache:
-    """A directory of heads keyed by the text tower's fingerprint, class names and templates.
+    """A directory of zero-shot heads, keyed by everything that changes the text features.
+
+    The key covers the text side's weights (every tensor outside the image tower, the logit
+    scale included), the model config (activation, text tower shape...), the tokenizer, and the
+    class names and templates. Two models that differ in any of these never share a head.
 
     Args:
         root: Cache directory; ``None`` disables caching.
@@ -87,9 +103,17 @@ class HeadCache:
         self.root = Path(root).expanduser() if root is not None else None
 
     @staticmethod
-    def key(fingerprint: str, tokenizer_id: str, classnames: Sequence[str], templates: Sequence[str]) -> str:
+    def key(
+        text_fingerprint: str,
+        model_cfg: dict[str, Any],
+        tokenizer_id: dict[str, Any],
+        classnames: Sequence[str],
+        templates: Sequence[str],
+    ) -> str:
         """Cache key of one head."""
-        payload = json.dumps([fingerprint, tokenizer_id, list(classnames), list(templates)])
+        payload = json.dumps(
+            [text_fingerprint, model_cfg, tokenizer_id, list(classnames), list(templates)], sort_keys=True, default=str
+        )
         return hashlib.sha256(payload.encode()).hexdigest()
 
     def get_or_build(self, key: str, build: Callable[[], torch.Tensor]) -> torch.Tensor:
@@ -109,3 +133,40 @@ class HeadCache:
         except OSError as err:
             log.warning("Could not write head cache entry %s (%s); continuing without it.", path, err)
         return head
+
+
+def zero_shot_heads(
+    model: nn.Module,
+    tokenizer: Tokenizer,
+    model_cfg: dict[str, Any],
+    specs: Sequence[Any],
+    cache: HeadCache,
+    device: torch.device | str | None = None,
+) -> dict[str, torch.Tensor]:
+    """Heads of ``specs`` (objects with ``name``, ``classnames``, ``templates``), cached.
+
+    The text tower runs on ``device`` (then goes back where it was) in eval mode.
+
+    Returns:
+        Task name -> float32 head on the CPU, scaled by the model's logit scale.
+    """
+    if not specs:
+        return {}
+    fingerprint = text_tower_fingerprint(model)
+    tokenizer_id = tokenizer_identity(tokenizer)
+    home = next(model.parameters()).device
+    target = torch.device(device) if device is not None else home
+    heads = {}
+    was_training = model.training
+    try:
+        for spec in specs:
+            key = HeadCache.key(fingerprint, model_cfg, tokenizer_id, spec.classnames, spec.templates)
+
+            def build(spec: Any = spec) -> torch.Tensor:
+                model.to(target).eval()
+                return build_zero_shot_head(model, tokenizer, spec.classnames, spec.templates, target)
+
+            heads[spec.name] = cache.get_or_build(key, build)
+    finally:
+        model.to(home).train(was_training)
+    return heads

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import copy
-import logging
-import math
-from collections.abc import Sequence
-from typing import Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -14,27 +11,33 @@ from lightning.pytorch import LightningModule
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
 from torchmetrics import MeanMetric
-from torchmetrics.classification import MulticlassAccuracy
 
 from paint_lightning.data.tasks import TaskSpec
-from paint_lightning.interpolation.weights import interpolate_state
-from paint_lightning.models.heads import HeadCache, build_zero_shot_head, text_tower_fingerprint
+from paint_lightning.engine.counts import Counts, TaskCounts
+from paint_lightning.engine.protocol import OpenCLIPExport, patch_tensors
+from paint_lightning.interpolation.combine import InPlaceCombiner
+from paint_lightning.interpolation.mix import Mix
+from paint_lightning.models.checkpoints_compat import check_task_specs, migrate_state_dict
+from paint_lightning.models.heads import HeadCache, zero_shot_heads
+from paint_lightning.models.schedules import Schedule, schedule_factor
+from paint_lightning.models.sharding import shard_towers
+from paint_lightning.models.snapshot import StartPoint
 from paint_lightning.models.source import CLIPSource, build_clip
 
-log = logging.getLogger(__name__)
-
 DEFAULT_HEAD_CACHE = "~/.cache/paint_lightning/heads"
+LIVE = Mix.of(1.0)
 
 
 class PaintModule(LightningModule):
     """Fine-tunes the image tower of an open_clip CLIP under frozen text-derived heads.
 
-    The module keeps two copies of the image tower: ``clip.visual`` (trained) and
-    ``zero_shot_visual`` (the starting point, frozen, never run). The latter is taken when the
-    model is built, before any step, and travels in every checkpoint, so resuming or testing
-    never rebuilds it from a source that may have changed. Heads are frozen parameters built from
-    the DataModule's tasks at ``setup`` (from a cache keyed by the text tower's weights) and are
-    also stored in checkpoints. The text tower is frozen and never given to the optimizer.
+    ``clip.visual`` is trained; ``start_point`` (a :class:`~paint_lightning.models.snapshot.StartPoint`,
+    made in ``configure_model`` before any step) is PAINT's theta_0, frozen, kept in its original
+    precision and stored in every checkpoint, so resuming or testing never rebuilds it from a
+    source that may have changed. Heads are frozen parameters built from the DataModule's tasks at
+    ``setup`` (:func:`~paint_lightning.models.heads.zero_shot_heads`, cached) and stored in
+    checkpoints. The text tower is frozen and never given to the optimizer. The module implements
+    the engine's :class:`~paint_lightning.engine.protocol.Patchable` protocol.
 
     Args:
         clip: Which CLIP to build (see :class:`~paint_lightning.models.source.CLIPSource`).
@@ -42,7 +45,7 @@ class PaintModule(LightningModule):
         weight_decay: AdamW weight decay.
         warmup_steps: Linear warm-up steps before the cosine decay.
         scheduler: ``cosine`` (warm-up, then cosine decay to 0) or ``constant`` (warm-up, then flat).
-        label_smoothing: Cross-entropy label smoothing.
+        label_smoothing: Cross-entropy label smoothing, in ``[0, 1)``.
         head_cache_dir: Cache of zero-shot heads (``null`` disables it).
         head_logit_scale: Temperature of the fine-tuning loss: heads are scaled by this instead of
             the model's learned logit scale (``null``, the default). OpenAI's CLIPs sit at 100;
@@ -63,7 +66,7 @@ class PaintModule(LightningModule):
         lr: float = 1e-5,
         weight_decay: float = 0.1,
         warmup_steps: int = 500,
-        scheduler: Literal["cosine", "constant"] = "cosine",
+        scheduler: Schedule = "cosine",
         label_smoothing: float = 0.0,
         head_cache_dir: str | None = DEFAULT_HEAD_CACHE,
         head_logit_scale: float | None = None,
@@ -74,15 +77,7 @@ class PaintModule(LightningModule):
     ) -> None:
         super().__init__()
         clip = CLIPSource(**clip) if isinstance(clip, dict) else clip
-        if lr <= 0:
-            raise ValueError(f"model.lr={lr}: must be positive (the paper uses 1e-5).")
-        if warmup_steps < 0:
-            raise ValueError(f"model.warmup_steps={warmup_steps}: must be >= 0.")
-        if head_logit_scale is not None and not head_logit_scale > 0:
-            raise ValueError(
-                f"model.head_logit_scale={head_logit_scale}: must be positive (CLIP uses 100), or null "
-                "for the model's own logit scale."
-            )
+        _validate(lr, weight_decay, warmup_steps, scheduler, label_smoothing, head_logit_scale)
         # Plain data only, so checkpoints load with weights_only=True.
         self.save_hyperparameters(
             {
@@ -111,15 +106,53 @@ class PaintModule(LightningModule):
         self.clip.visual.requires_grad_(True)
         if grad_checkpointing:
             self.clip.visual.set_grad_checkpointing(True)
-        self.zero_shot_visual = copy.deepcopy(self.clip.visual).requires_grad_(False).eval()
-        if compile:
-            self.clip.visual.compile()
+        self.start_point: StartPoint | None = None  # made in configure_model
         self.heads = nn.ParameterDict()
         self.task_specs: list[TaskSpec] = [TaskSpec(**task) for task in tasks or []]
-        self.val_metrics = nn.ModuleDict()
-        self.test_metrics = nn.ModuleDict()
         self.train_acc = MeanMetric()
+        self.eval_tally: Counts | None = None
+        self.last_eval: TaskCounts | None = None  # the live weights' counts of the latest validation/test loop
         self.train()  # build_clip returns eval mode; the trainer keeps whatever mode it finds
+
+    # -- the model and its start point ------------------------------------------------------------
+
+    def configure_model(self) -> None:
+        """Snapshots the start point (once), then compiles and shards where configured.
+
+        Under a strategy that provides a device mesh (Lightning's ``ModelParallelStrategy``, i.e.
+        FSDP2), the live tower and its start point are sharded alike, block by block, so that
+        interpolation runs on local shards.
+        """
+        if self.start_point is not None:
+            return
+        self.start_point = StartPoint(self.clip.visual)
+        if self.hparams.compile:
+            self.clip.visual.compile()
+        if self.device_mesh is not None:
+            shard_towers(self, self.device_mesh)
+
+    def patch_towers(self) -> tuple[nn.Module, nn.Module]:
+        """``(live image tower, start point)``: what the engine combines (the Patchable protocol)."""
+        self.configure_model()
+        assert self.start_point is not None
+        return self.clip.visual, self.start_point.tower
+
+    def export_open_clip(self, state: Mapping[str, Tensor]) -> OpenCLIPExport:
+        """The open_clip checkpoint in this module's full state dict ``state``."""
+        weights = {key[len("clip.") :]: value for key, value in state.items() if key.startswith("clip.")}
+        return OpenCLIPExport(weights, dict(self.model_cfg), dict(self.preprocess_cfg))
+
+    def patched_state_dict(self, mix: Mix | float) -> dict[str, Tensor]:
+        """A full open_clip state dict (CPU) with the image tower at ``mix``; one process only.
+
+        The weights are made by the same in-place code the sweep evaluates with.
+        """
+        mix = mix if isinstance(mix, Mix) else Mix.of(mix)
+        live, start = patch_tensors(self)
+        with InPlaceCombiner(live, start) as combiner:
+            combiner.set(mix)
+            state = {key: value.detach().cpu().clone() for key, value in self.state_dict().items()}
+        return self.export_open_clip(state).state_dict
 
     # -- tasks and heads -------------------------------------------------------------------------
 
@@ -132,43 +165,26 @@ class PaintModule(LightningModule):
         self.set_tasks(specs, device=self.trainer.strategy.root_device)
 
     def set_tasks(self, specs: Sequence[TaskSpec], device: torch.device | str | None = None) -> None:
-        """Builds (or loads from the cache) a frozen zero-shot head for every task.
+        """Builds (or loads from the cache) a frozen zero-shot head for every task without one.
 
         Heads that already exist for the same task and class count are kept: they may have been
-        restored from a checkpoint, which is the source of truth.
+        restored from a checkpoint, which is the source of truth (and is checked against the
+        tasks it was made for when it is loaded).
         """
         specs = list(specs)
-        cache = HeadCache(self.hparams.head_cache_dir)
-        fingerprint: str | None = None
-        for spec in specs:
-            existing = self.heads.get(spec.name)
-            if existing is not None and existing.shape[0] == len(spec.classnames):
-                continue
-            if fingerprint is None:
-                fingerprint = text_tower_fingerprint(self.clip)
-            key = HeadCache.key(fingerprint, type(self.tokenizer).__name__, spec.classnames, spec.templates)
-            head = cache.get_or_build(key, lambda spec=spec: self._build_head(spec, device))
+        todo = [s for s in specs if s.name not in self.heads or self.heads[s.name].shape[0] != len(s.classnames)]
+        built = zero_shot_heads(
+            self.clip, self.tokenizer, self.model_cfg, todo, HeadCache(self.hparams.head_cache_dir), device
+        )
+        for name, head in built.items():
             if self.hparams.head_logit_scale is not None:
                 head = F.normalize(head, dim=-1) * self.hparams.head_logit_scale
-            self.heads[spec.name] = nn.Parameter(head.to(self.clip.logit_scale.device), requires_grad=False)
+            self.heads[name] = nn.Parameter(head.to(self.clip.logit_scale.device), requires_grad=False)
         self.task_specs = specs
-        self._add_metrics()
-
-    def _build_head(self, spec: TaskSpec, device: torch.device | str | None) -> Tensor:
-        text_device = next(self.clip.parameters()).device
-        target = torch.device(device) if device is not None else text_device
-        was_training = self.clip.training
-        self.clip.to(target).eval()
-        try:
-            return build_zero_shot_head(self.clip, self.tokenizer, spec.classnames, spec.templates, target)
-        finally:
-            self.clip.to(text_device).train(was_training)
 
     def task_index(self, name: str) -> int:
         """Position of a task in :attr:`task_specs`."""
         return [spec.name for spec in self.task_specs].index(name)
-
-    # -- the model -------------------------------------------------------------------------------
 
     def image_features(self, images: Tensor) -> Tensor:
         """L2-normalised image embeddings from the (live) image tower."""
@@ -176,8 +192,7 @@ class PaintModule(LightningModule):
 
     def logits(self, features: Tensor, task: str) -> Tensor:
         """Zero-shot logits of normalised ``features`` for ``task``."""
-        head = self.heads[task]
-        return features @ head.to(features.dtype).t()
+        return features @ self.heads[task].to(features.dtype).t()
 
     def forward(self, images: Tensor, task: str) -> Tensor:
         """Logits of ``images`` for ``task``."""
@@ -212,24 +227,48 @@ class PaintModule(LightningModule):
         self.log("train/acc", self.train_acc, prog_bar=True, on_step=True, on_epoch=True, batch_size=batch_size)
         return loss
 
-    def validation_step(self, batch: Sequence[Tensor], batch_idx: int, dataloader_idx: int = 0) -> Tensor:
-        """Loss and accuracy of the live weights on one held-out set."""
-        return self._eval_step(batch, dataloader_idx, "val", self.val_metrics)
+    def on_validation_epoch_start(self) -> None:
+        """Starts counting the live weights' held-out predictions."""
+        self.eval_tally = Counts.zeros([s.name for s in self.task_specs], [LIVE], self.device)
 
-    def test_step(self, batch: Sequence[Tensor], batch_idx: int, dataloader_idx: int = 0) -> Tensor:
-        """Accuracy of the live weights on one test set."""
-        return self._eval_step(batch, dataloader_idx, "test", self.test_metrics)
+    def validation_step(self, batch: Sequence[Tensor], batch_idx: int, dataloader_idx: int = 0) -> None:
+        """Counts correct predictions of the live weights on one held-out batch."""
+        self._tally(batch, dataloader_idx)
 
-    def _eval_step(self, batch: Sequence[Tensor], dataloader_idx: int, split: str, metrics: nn.ModuleDict) -> Tensor:
-        images, labels = batch[0], batch[1]
-        task = self.task_specs[dataloader_idx].name
-        logits = self(images, task)
-        loss = F.cross_entropy(logits.float(), labels)
-        metrics[task](logits, labels)
-        kwargs = {"batch_size": labels.shape[0], "add_dataloader_idx": False}
-        self.log(f"{split}/{task}/acc", metrics[task], on_epoch=True, **kwargs)
-        self.log(f"{split}/{task}/loss", loss, on_epoch=True, sync_dist=True, **kwargs)
-        return loss
+    def on_validation_epoch_end(self) -> None:
+        """Sums the counts over processes and logs ``val/<task>/acc`` and ``val/<task>/loss``."""
+        self._log_tally("val")
+
+    def on_test_epoch_start(self) -> None:
+        """Starts counting the live weights' test predictions."""
+        self.on_validation_epoch_start()
+
+    def test_step(self, batch: Sequence[Tensor], batch_idx: int, dataloader_idx: int = 0) -> None:
+        """Counts correct predictions of the live weights on one test batch."""
+        self._tally(batch, dataloader_idx)
+
+    def on_test_epoch_end(self) -> None:
+        """Sums the counts over processes and logs ``test/<task>/acc`` and ``test/<task>/loss``."""
+        self._log_tally("test")
+
+    def _tally(self, batch: Sequence[Tensor], dataloader_idx: int) -> None:
+        assert self.eval_tally is not None
+        images, labels = batch[0], torch.as_tensor(batch[1], device=self.device)
+        logits = self(images, self.task_specs[dataloader_idx].name)
+        self.eval_tally.total[dataloader_idx] += labels.numel()
+        self.eval_tally.correct[dataloader_idx, 0] += (logits.argmax(dim=-1) == labels).sum()
+        self.eval_tally.loss[dataloader_idx, 0] += F.cross_entropy(logits.double(), labels, reduction="sum")
+
+    def _log_tally(self, split: str) -> None:
+        # Integer counts summed once over all processes (every process gets here, even one whose
+        # shard of a small set was empty), then logged as the same value on every process.
+        assert self.eval_tally is not None
+        counts = self.eval_tally.reduced(lambda t: self.trainer.strategy.reduce(t, reduce_op="sum"))
+        self.last_eval = counts.column(LIVE)
+        for task in counts.tasks:
+            if self.last_eval.total[task]:
+                self.log(f"{split}/{task}/acc", self.last_eval.accuracy(task) / 100.0, sync_dist=False)
+                self.log(f"{split}/{task}/loss", self.last_eval.mean_loss(task), sync_dist=False)
 
     def _non_finite_message(self, loss: Tensor, batch_idx: int) -> str:
         trainer = self.trainer
@@ -258,62 +297,52 @@ class PaintModule(LightningModule):
                 f"using {total // 10} warm-up steps instead. Lower model.warmup_steps to silence this."
             )
             warmup = total // 10
-        schedule = warmup_cosine if self.hparams.scheduler == "cosine" else _warmup_constant
-        lr_lambda = lambda step: schedule(step, warmup, total)  # noqa: E731
+        name = self.hparams.scheduler
+        lr_lambda = lambda step: schedule_factor(name, step, warmup, total)  # noqa: E731
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
-    # -- weights ---------------------------------------------------------------------------------
-
-    def interpolation_tensors(self) -> tuple[list[Tensor], list[Tensor]]:
-        """Matching ``(live, zero_shot)`` floating-point tensors of the image tower."""
-        live = _float_tensors(self.clip.visual)
-        start = _float_tensors(self.zero_shot_visual)
-        return live, start
-
-    def patched_state_dict(self, alpha: float) -> dict[str, Tensor]:
-        """A full open_clip CLIP state dict with the image tower at ``alpha`` (on the CPU)."""
-        state = {k: v.detach().cpu() for k, v in self.clip.state_dict().items()}
-        start = {f"visual.{k}": v.detach().cpu() for k, v in self.zero_shot_visual.state_dict().items()}
-        end = {k: state[k] for k in start}
-        state.update(interpolate_state(start, end, alpha))
-        return state
+    # -- checkpoints -----------------------------------------------------------------------------
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Stores the task specs (plain data) beside the heads."""
+        """Stores the task specs (plain data) beside the heads they made."""
         checkpoint["paint_tasks"] = [spec.to_dict() for spec in self.task_specs]
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Recreates heads from the checkpoint so that it, not the current data, defines them."""
-        tasks = checkpoint.get("paint_tasks", [])
-        state = checkpoint.get("state_dict", {})
-        for task in tasks:
-            key = f"heads.{task['name']}"
-            if key in state and (task["name"] not in self.heads or self.heads[task["name"]].shape != state[key].shape):
-                self.heads[task["name"]] = nn.Parameter(torch.empty_like(state[key]), requires_grad=False)
-        if not self.task_specs and tasks:
-            self.task_specs = [TaskSpec(**task) for task in tasks]
-            self._add_metrics()
-
-    def _add_metrics(self) -> None:
-        for spec in self.task_specs:
-            for metrics in (self.val_metrics, self.test_metrics):
-                if spec.name not in metrics:
-                    metrics[spec.name] = MulticlassAccuracy(len(spec.classnames), average="micro")
+        """Refuses heads made for other tasks; recreates heads so the checkpoint defines them."""
+        state = checkpoint.setdefault("state_dict", {})
+        checkpoint["state_dict"] = migrate_state_dict(state)
+        state = checkpoint["state_dict"]
+        saved = [TaskSpec(**task) for task in checkpoint.get("paint_tasks", [])]
+        check_task_specs(saved, self.task_specs)
+        for spec in saved:
+            key = f"heads.{spec.name}"
+            if key in state and (spec.name not in self.heads or self.heads[spec.name].shape != state[key].shape):
+                self.heads[spec.name] = nn.Parameter(torch.empty_like(state[key]), requires_grad=False)
+        if not self.task_specs and saved:
+            self.task_specs = saved
 
 
-def _float_tensors(module: nn.Module) -> list[Tensor]:
-    tensors = [p for p in module.parameters()] + [b for b in module.buffers() if b.is_floating_point()]
-    return [t.data for t in tensors]
-
-
-def warmup_cosine(step: int, warmup: int, total: int) -> float:
-    """Learning-rate factor at ``step``: linear warm-up over ``warmup`` steps, then cosine to 0 at ``total``."""
-    if step < warmup:
-        return (step + 1) / warmup
-    progress = (step - warmup) / max(total - warmup, 1)
-    return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
-
-
-def _warmup_constant(step: int, warmup: int, total: int) -> float:
-    return (step + 1) / warmup if step < warmup else 1.0
+def _validate(
+    lr: float,
+    weight_decay: float,
+    warmup_steps: int,
+    scheduler: str,
+    label_smoothing: float,
+    head_logit_scale: float | None,
+) -> None:
+    if not lr > 0:
+        raise ValueError(f"model.lr={lr}: must be positive (the paper uses 1e-5).")
+    if not weight_decay >= 0:
+        raise ValueError(f"model.weight_decay={weight_decay}: must be >= 0 (the paper uses 0.1).")
+    if warmup_steps < 0:
+        raise ValueError(f"model.warmup_steps={warmup_steps}: must be >= 0.")
+    if scheduler not in ("cosine", "constant"):
+        raise ValueError(f"model.scheduler={scheduler!r}: use cosine or constant.")
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ValueError(f"model.label_smoothing={label_smoothing}: must be in [0, 1).")
+    if head_logit_scale is not None and not head_logit_scale > 0:
+        raise ValueError(
+            f"model.head_logit_scale={head_logit_scale}: must be positive (CLIP uses 100), or null "
+            "for the model's own logit scale."
+        )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import difflib
 import hashlib
 import json
 import logging
@@ -17,11 +16,8 @@ import torch
 from open_clip.transform import PreprocessCfg, image_transform_v2
 from torch import nn
 
-from paint_lightning.models.checkpoints import (
-    CheckpointError,
-    compact_model_cfg,
-    load_clip_state_dict,
-)
+from paint_lightning.models.checkpoints import CheckpointError, load_clip_state_dict, stored_model_cfg
+from paint_lightning.models.zoo import check_tag, resolve_quick_gelu, zoo_config
 
 log = logging.getLogger(__name__)
 
@@ -35,18 +31,23 @@ class CLIPSource:
     Give one of:
 
     * ``name`` + ``pretrained`` tag: an open_clip zoo model, e.g. ``ViT-B-32`` + ``openai``
-      (downloads weights on first use);
-    * ``name`` + ``pretrained`` path: a zoo architecture with weights from a local file;
+      (downloads weights on first use; the activation the tag was trained with is used);
+    * ``name`` + ``pretrained`` path: a zoo architecture with weights from a local file (set
+      ``quick_gelu`` when the file does not record its config and the architecture's tags
+      disagree on the activation, e.g. OpenAI weights of ViT-B-32 downloaded elsewhere);
     * ``config`` (+ optional ``pretrained`` path): an open_clip model config given inline, e.g.
       ``{embed_dim: 32, vision_cfg: {...}, text_cfg: {...}}``;
-    * ``pretrained`` path alone, when the file is a compact checkpoint that stores its config.
+    * ``pretrained`` path alone, when the file records its config (the project's compact
+      checkpoints and exported patched models do).
 
     Attributes:
         name: open_clip model name (``open_clip.list_models()``).
         pretrained: A pretrained tag of ``name`` or a path to a local checkpoint file.
         config: Inline open_clip model config (``open_clip.CLIP`` keyword arguments).
-        recipe: Pretraining recipe (a ``paint pretrain`` YAML) run to build ``pretrained`` when
-            that local file is missing.
+        quick_gelu: Build the model with QuickGELU (``true``, as OpenAI's CLIPs were trained) or
+            GELU (``false``); ``null`` decides from the tag, the file or the config.
+        recipe: Pretraining recipe (a ``paint pretrain`` YAML) that the ``paint`` command runs to
+            build ``pretrained`` when that local file is missing.
         cache_dir: Where open_clip caches downloaded weights.
         image_mean: Override of the normalisation mean.
         image_std: Override of the normalisation standard deviation.
@@ -55,6 +56,7 @@ class CLIPSource:
     name: str | None = None
     pretrained: str | None = None
     config: dict[str, Any] | None = None
+    quick_gelu: bool | None = None
     recipe: str | None = None
     cache_dir: str | None = None
     image_mean: list[float] | None = None
@@ -79,6 +81,9 @@ class BuiltCLIP(NamedTuple):
 def build_clip(source: CLIPSource | dict[str, Any], field_name: str = "model.clip") -> BuiltCLIP:
     """Builds the model described by ``source``, validating it first.
 
+    The returned ``model_cfg`` is the config the model was built with (including ``quick_gelu``
+    where QuickGELU is used), so ``open_clip.CLIP(**model_cfg)`` rebuilds the same architecture.
+
     Args:
         source: The description (a :class:`CLIPSource` or its dict form).
         field_name: Config path of ``source``, used in error messages.
@@ -89,33 +94,53 @@ def build_clip(source: CLIPSource | dict[str, Any], field_name: str = "model.cli
     if isinstance(source, dict):
         source = CLIPSource(**source)
     if source.name is not None:
-        model_cfg = _zoo_config(source.name, field_name)
+        model_cfg = zoo_config(source.name, field_name)
     checkpoint = _resolve_checkpoint(source, field_name)
     # Read (and so validate) local weights before spending time on building the architecture.
     state = _read_weights(checkpoint, field_name) if checkpoint is not None else None
+    stored = stored_model_cfg(checkpoint) if checkpoint is not None else None
+    stored_quick = (str(checkpoint), bool(stored.get("quick_gelu", False))) if stored is not None else None
+    train_tf = eval_tf = None
     if source.name is not None:
-        if checkpoint is None and source.pretrained is not None:
+        tag = source.pretrained if checkpoint is None else None
+        tag_cfg = check_tag(source.name, tag, field_name) if tag is not None else None
+        quick = resolve_quick_gelu(
+            field_name,
+            source.quick_gelu,
+            bool(model_cfg.get("quick_gelu", False)),
+            tag=(tag, bool(tag_cfg.get("quick_gelu", False))) if tag is not None and tag_cfg is not None else None,
+            stored=stored_quick,
+            ambiguous_name=source.name if checkpoint is not None and stored is None else None,
+        )
+        _record_quick_gelu(model_cfg, quick)
+        if tag is not None:
             model, train_tf, eval_tf = open_clip.create_model_and_transforms(
                 source.name,
-                pretrained=source.pretrained,
+                pretrained=tag,
+                force_quick_gelu=quick,
                 cache_dir=source.cache_dir,
                 image_mean=source.image_mean,
                 image_std=source.image_std,
             )
         else:
-            model = open_clip.create_model(source.name, pretrained=None)
-            train_tf = eval_tf = None
+            model = open_clip.create_model(source.name, pretrained=None, pretrained_text=False, quick_gelu=quick)
         tokenizer = open_clip.get_tokenizer(source.name)
     else:
-        model_cfg = source.config or (compact_model_cfg(checkpoint) if checkpoint else None)
+        model_cfg = copy.deepcopy(source.config) if source.config is not None else stored
         if model_cfg is None:
             raise ValueError(
                 f"{field_name}: nothing says which model to build. Set `{field_name}.name` "
                 f"(an open_clip model such as ViT-B-32), `{field_name}.config` (an inline "
-                f"open_clip model config) or `{field_name}.pretrained` to a compact checkpoint."
+                f"open_clip model config) or `{field_name}.pretrained` to a checkpoint that records its config."
             )
+        quick = resolve_quick_gelu(
+            field_name,
+            source.quick_gelu,
+            bool(model_cfg.get("quick_gelu", False)),
+            stored=stored_quick if source.config is None else None,
+        )
+        _record_quick_gelu(model_cfg, quick)
         model = _model_from_config(model_cfg, field_name)
-        train_tf = eval_tf = None
         context = model_cfg.get("text_cfg", {}).get("context_length", 77)
         tokenizer = open_clip.SimpleTokenizer(context_length=context)
     if state is not None:
@@ -128,9 +153,38 @@ def build_clip(source: CLIPSource | dict[str, Any], field_name: str = "model.cli
     return BuiltCLIP(model, train_tf, eval_tf, tokenizer, copy.deepcopy(model_cfg), preprocess_cfg)
 
 
+def _record_quick_gelu(model_cfg: dict[str, Any], quick: bool) -> None:
+    # Written when QuickGELU is used (or the config named it), so exports rebuild the same model;
+    # GELU configs stay as they were (GELU is open_clip's default).
+    if quick or "quick_gelu" in model_cfg:
+        model_cfg["quick_gelu"] = quick
+
+
 def config_fingerprint(model_cfg: dict[str, Any]) -> str:
     """Short stable hash of a model config."""
     return hashlib.sha256(json.dumps(model_cfg, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def checkpoint_path(pretrained: str) -> Path:
+    """The local file ``pretrained`` names.
+
+    As given, or for a relative name missing here, the file the package ships under that name
+    (configs name shipped files relative to the repository root; this finds them from any working
+    directory and in wheel installs).
+    """
+    path = Path(pretrained).expanduser()
+    if path.is_absolute() or path.is_file():
+        return path
+    shipped = Path(__file__).resolve().parents[2] / path
+    if shipped.is_file():
+        log.info("Using %s for %s (not found relative to the working directory).", shipped, path)
+        return shipped
+    return path
+
+
+def looks_like_path(value: str) -> bool:
+    """Whether a ``pretrained`` value names a file rather than a zoo tag."""
+    return "/" in value or "\\" in value or value.endswith(_CHECKPOINT_SUFFIXES)
 
 
 def _resolve_checkpoint(source: CLIPSource, field_name: str) -> Path | None:
@@ -143,64 +197,20 @@ def _resolve_checkpoint(source: CLIPSource, field_name: str) -> Path | None:
                 f"`{field_name}.pretrained`, or `{field_name}.config`."
             )
         return None
-    if source.name is not None and not _looks_like_path(pretrained):
-        _check_tag(source.name, pretrained, field_name)
+    if source.name is not None and not looks_like_path(pretrained):
+        check_tag(source.name, pretrained, field_name)
         return None
-    path = _shipped_fallback(Path(pretrained).expanduser())
-    if not path.is_file() and source.recipe is not None:
-        from paint_lightning.world.pretrain import ensure_world_checkpoint
-
-        ensure_world_checkpoint(str(path), source.recipe)
+    path = checkpoint_path(pretrained)
     if not path.is_file():
-        raise ValueError(
-            f"{field_name}.pretrained={pretrained!r}: checkpoint file not found. Give an existing "
-            f"file, an open_clip pretrained tag together with `{field_name}.name`, or a "
+        built_by = (
+            f" `paint fit` builds it from {field_name}.recipe={source.recipe!r} by itself; in Python, run "
+            f"`paint pretrain --config {source.recipe} --export.path {pretrained}` first."
+            if source.recipe
+            else f" Give an existing file, an open_clip pretrained tag together with `{field_name}.name`, or a "
             f"`{field_name}.recipe` that builds the file."
         )
+        raise ValueError(f"{field_name}.pretrained={pretrained!r}: checkpoint file not found.{built_by}")
     return path
-
-
-def _shipped_fallback(path: Path) -> Path:
-    """``path``, or for a relative path missing here, the file the package ships under that name.
-
-    Configs name files that ship with the package (``paint_lightning/world/assets/...``) relative
-    to the repository root; this finds them from any working directory and in wheel installs.
-    """
-    if path.is_absolute() or path.is_file():
-        return path
-    shipped = Path(__file__).resolve().parents[2] / path
-    if shipped.is_file():
-        log.info("Using %s for %s (not found relative to the working directory).", shipped, path)
-        return shipped
-    return path
-
-
-def _looks_like_path(value: str) -> bool:
-    return "/" in value or "\\" in value or value.endswith(_CHECKPOINT_SUFFIXES)
-
-
-def _zoo_config(name: str, field_name: str) -> dict[str, Any]:
-    config = open_clip.get_model_config(name)
-    if config is None:
-        close = difflib.get_close_matches(name, open_clip.list_models(), n=5, cutoff=0.5)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise ValueError(
-            f"{field_name}.name={name!r} is not an open_clip model.{hint} "
-            "`python -c 'import open_clip; print(open_clip.list_models())'` lists them."
-        )
-    return config
-
-
-def _check_tag(name: str, tag: str, field_name: str) -> None:
-    tags = open_clip.list_pretrained_tags_by_model(name)
-    if tag not in tags:
-        close = difflib.get_close_matches(tag, tags, n=3, cutoff=0.5)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        listing = ", ".join(tags) if tags else "none"
-        raise ValueError(
-            f"{field_name}.pretrained={tag!r} is not a pretrained tag of {name} and not a file "
-            f"path.{hint} Tags of {name}: {listing}."
-        )
 
 
 def _model_from_config(model_cfg: dict[str, Any], field_name: str) -> nn.Module:

@@ -33,7 +33,7 @@ def test_training_is_bit_for_bit_the_same_with_and_without_the_sweep(tmp_path) -
         with_sweep.clip.visual.state_dict().items(), without.clip.visual.state_dict().values(), strict=True
     ):
         assert torch.equal(a, b), name
-        changed |= not torch.equal(a, with_sweep.zero_shot_visual.state_dict()[name])
+        changed |= not torch.equal(a, with_sweep.start_point.tower.state_dict()[name])
     assert changed  # training did move the weights
 
 
@@ -99,7 +99,7 @@ def test_checkpoint_is_weights_only_and_carries_the_zero_shot_snapshot(run, tmp_
     path = Path(trainer.checkpoint_callback.last_model_path)
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     state = checkpoint["state_dict"]
-    assert any(k.startswith("zero_shot_visual.") for k in state) and "heads.patches" in state
+    assert any(k.startswith("start_point.tower.") for k in state) and "heads.patches" in state
     # a fresh module (different random init) tested from the checkpoint uses the saved snapshot
     fresh = tiny_module(seed=123)
     tester = Trainer(
@@ -110,7 +110,7 @@ def test_checkpoint_is_weights_only_and_carries_the_zero_shot_snapshot(run, tmp_
         default_root_dir=tmp_path,
     )
     tester.test(fresh, tiny_datamodule(), ckpt_path=str(path), weights_only=True)
-    for a, b in zip(fresh.zero_shot_visual.parameters(), module.zero_shot_visual.parameters(), strict=True):
+    for a, b in zip(fresh.start_point.parameters(), module.start_point.parameters(), strict=True):
         assert torch.equal(a, b)
     result = tester.callbacks[0].test_result
     assert result["alpha"] == sweep.selected_alpha

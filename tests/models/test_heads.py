@@ -38,7 +38,8 @@ def test_fingerprint_ignores_image_tower_but_not_text_tower(tiny_config) -> None
 
 def test_cache_stores_and_reuses(tmp_path) -> None:
     cache = HeadCache(tmp_path)
-    key = HeadCache.key("fp", "tok", ["a", "b"], ["{}"])
+    cfg, tok = {"embed_dim": 4}, {"type": "SimpleTokenizer", "context_length": 16}
+    key = HeadCache.key("fp", cfg, tok, ["a", "b"], ["{}"])
     built = []
 
     def build() -> torch.Tensor:
@@ -49,8 +50,11 @@ def test_cache_stores_and_reuses(tmp_path) -> None:
     second = cache.get_or_build(key, build)
     assert built == [1]
     assert torch.equal(first, second)
-    assert HeadCache.key("fp2", "tok", ["a", "b"], ["{}"]) != key
-    assert HeadCache.key("fp", "tok", ["a", "b"], ["a {}"]) != key
+    assert HeadCache.key("fp2", cfg, tok, ["a", "b"], ["{}"]) != key
+    assert HeadCache.key("fp", cfg, tok, ["a", "b"], ["a {}"]) != key
+    assert HeadCache.key("fp", cfg, tok, ["b", "a"], ["{}"]) != key
+    assert HeadCache.key("fp", {"embed_dim": 4, "quick_gelu": True}, tok, ["a", "b"], ["{}"]) != key
+    assert HeadCache.key("fp", cfg, dict(tok, context_length=77), ["a", "b"], ["{}"]) != key
 
 
 def test_damaged_cache_entry_is_rebuilt(tmp_path) -> None:
@@ -59,3 +63,22 @@ def test_damaged_cache_entry_is_rebuilt(tmp_path) -> None:
     head = cache.get_or_build("k", lambda: torch.ones(2, 2))
     assert torch.equal(head, torch.ones(2, 2))
     assert torch.equal(cache.get_or_build("k", lambda: torch.zeros(2, 2)), torch.ones(2, 2))
+
+
+def test_cached_heads_are_not_shared_by_models_whose_configs_differ(tiny_config, tmp_path) -> None:
+    """Same text weights, GELU vs QuickGELU: different text features, so different heads."""
+    from paint_lightning.data.tasks import TaskSpec
+    from paint_lightning.models import PaintModule
+
+    weights = tmp_path / "clip.pt"
+    torch.save(_built(tiny_config).model.state_dict(), weights)
+    specs = [TaskSpec("t", "patch", ["cat", "dog", "bird"], ["a photo of a {}."])]
+    quick_config = dict(tiny_config, quick_gelu=True)
+    gelu = PaintModule(CLIPSource(config=tiny_config, pretrained=str(weights)), head_cache_dir=str(tmp_path / "c"))
+    gelu.set_tasks(specs)
+    quick = PaintModule(CLIPSource(config=quick_config, pretrained=str(weights)), head_cache_dir=str(tmp_path / "c"))
+    quick.set_tasks(specs)
+    uncached = PaintModule(CLIPSource(config=quick_config, pretrained=str(weights)), head_cache_dir=None)
+    uncached.set_tasks(specs)
+    assert not torch.allclose(gelu.heads["t"], uncached.heads["t"])  # the activation matters
+    assert torch.equal(quick.heads["t"], uncached.heads["t"])  # so the cache must not hand out gelu's head

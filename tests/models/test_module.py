@@ -10,22 +10,36 @@ SPECS = [TaskSpec("p", "patch", ["red", "green"], ["a {} thing."]), TaskSpec("s"
 def test_only_image_tower_is_trainable() -> None:
     module = tiny_module()
     module.set_tasks(SPECS)
+    module.configure_model()
     trainable = {name for name, p in module.named_parameters() if p.requires_grad}
     assert trainable and all(name.startswith("clip.visual.") for name in trainable)
-    assert not any(p.requires_grad for p in module.zero_shot_visual.parameters())
+    assert not any(p.requires_grad for p in module.start_point.parameters())
     assert not any(p.requires_grad for p in module.heads.parameters())
 
 
-def test_zero_shot_snapshot_is_taken_at_build_time() -> None:
+def test_start_point_is_a_separate_copy_taken_before_training() -> None:
     module = tiny_module()
-    for live, start in zip(module.clip.visual.parameters(), module.zero_shot_visual.parameters(), strict=True):
+    module.configure_model()
+    module.configure_model()  # idempotent: Lightning and WeightAveraging may both call it
+    for live, start in zip(module.clip.visual.parameters(), module.start_point.tower.parameters(), strict=True):
         assert torch.equal(live, start)
         assert live.data_ptr() != start.data_ptr()
+
+
+def test_start_point_keeps_its_precision_when_the_module_is_cast() -> None:
+    module = tiny_module()
+    module.configure_model()
+    reference = {k: v.clone() for k, v in module.start_point.state_dict().items()}
+    module.to(torch.bfloat16)  # what trainer.precision=bf16-true does
+    assert next(module.clip.visual.parameters()).dtype == torch.bfloat16
+    for key, value in module.start_point.state_dict().items():
+        assert value.dtype == torch.float32 and torch.equal(value, reference[key]), key
 
 
 def test_alpha_endpoints_reproduce_zero_shot_and_fine_tuned_logits() -> None:
     module = tiny_module().eval()
     module.set_tasks(SPECS)
+    module.configure_model()  # the start point is taken here (the Trainer calls it before any step)
     images = torch.randn(4, 3, 16, 16)
     zero_shot_logits = module(images, "p")
     with torch.no_grad():
@@ -78,12 +92,15 @@ def test_optimizer_sees_only_image_tower() -> None:
 
 @pytest.mark.slow
 def test_compiled_tower_sees_in_place_interpolation() -> None:
-    from paint_lightning.interpolation import WeightInterpolator
+    from paint_lightning.engine import patch_tensors
+    from paint_lightning.interpolation import InPlaceCombiner, Mix
 
     compiled = tiny_module(compile=True).eval()
     compiled.set_tasks(SPECS)
+    compiled.configure_model()
     eager = tiny_module().eval()
     eager.set_tasks(SPECS)
+    eager.configure_model()
     eager.load_state_dict(compiled.state_dict())
     images = torch.randn(4, 3, 16, 16)
     zero_shot = eager(images, "p")
@@ -91,9 +108,9 @@ def test_compiled_tower_sees_in_place_interpolation() -> None:
         for a, b in zip(compiled.clip.visual.parameters(), eager.clip.visual.parameters(), strict=True):
             a.add_(0.1)
             b.add_(0.1)
-    live, start = compiled.interpolation_tensors()
-    with torch.no_grad(), WeightInterpolator(live, start) as weights:
-        weights.set_alpha(0.0)
+    live, start = patch_tensors(compiled)
+    with torch.no_grad(), InPlaceCombiner(live, start) as weights:
+        weights.set(Mix.of(0.0))
         torch.testing.assert_close(compiled(images, "p"), zero_shot, rtol=1e-4, atol=1e-4)
-        weights.set_alpha(1.0)
+        weights.set(Mix.of(1.0))
         torch.testing.assert_close(compiled(images, "p"), eager(images, "p"), rtol=1e-4, atol=1e-4)

@@ -5,7 +5,7 @@ import torch
 from safetensors.torch import save_file
 
 import paint_lightning
-from paint_lightning.models.checkpoints import compact_model_cfg, load_clip_state_dict, save_compact_clip
+from paint_lightning.models.checkpoints import load_clip_state_dict, save_compact_clip, stored_model_cfg
 from paint_lightning.models.source import CLIPSource, build_clip
 
 
@@ -75,7 +75,7 @@ def test_compact_checkpoint_round_trip_describes_itself(tiny_config, tmp_path) -
     path = tmp_path / "compact.safetensors"
     keep = [49406, 49407, 320, 1929]
     save_compact_clip(model.state_dict(), path, tiny_config, keep, {"recipe": "test"})
-    assert compact_model_cfg(path) == tiny_config
+    assert stored_model_cfg(path) == tiny_config
     state = load_clip_state_dict(path)
     table = state["token_embedding.weight"]
     assert table.shape == model.token_embedding.weight.shape and table.dtype == torch.float32

@@ -8,7 +8,7 @@ import pytest
 import torch
 import yaml
 
-from paint_lightning.models.checkpoints import compact_model_cfg, load_clip_state_dict, read_metadata
+from paint_lightning.models.checkpoints import load_clip_state_dict, read_metadata, stored_model_cfg
 from paint_lightning.world import pretrain
 from paint_lightning.world.pretraining import multi_positive_clip_loss
 from paint_lightning.world.tokens import token_ids, tokenizer, world_prompts
@@ -18,7 +18,7 @@ RECIPE = Path(__file__).parents[2] / "configs" / "world" / "pretrain.yaml"
 
 
 def _load(path):
-    model = open_clip.CLIP(**compact_model_cfg(path))
+    model = open_clip.CLIP(**stored_model_cfg(path))
     model.load_state_dict(load_clip_state_dict(path), strict=True)
     return model
 

@@ -2,12 +2,19 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from paint_lightning.callbacks.evaluation import count_correct
 from paint_lightning.data.cache import TensorDataset
+from paint_lightning.engine import Sweeper
+from paint_lightning.interpolation import Mix
 from tests.callbacks.helpers import fit_tiny
 from tests.conftest import tiny_module
 
 ALPHAS = [0.0, 0.2, 0.5, 0.9, 1.0]
+MIXES = [Mix.of(a) for a in ALPHAS]
+
+
+def count_correct(module, loaders, chunk_bytes):
+    counts = Sweeper(module, "cpu", chunk_bytes).count(loaders, MIXES)
+    return counts.correct, counts.total
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +44,7 @@ def test_one_pass_sweep_equals_naive_sweep_exactly(trained, chunk_bytes) -> None
     module, datamodule = trained
     naive = _naive_counts(module, datamodule, ALPHAS)
     loaders = {s.name: datamodule.eval_dataloader(datamodule.heldout_sets[s.name]) for s in module.task_specs}
-    correct, total = count_correct(module, loaders, ALPHAS, torch.device("cpu"), chunk_bytes)
+    correct, total = count_correct(module, loaders, chunk_bytes)
     assert torch.equal(correct, naive)
     assert total.tolist() == [len(datamodule.heldout_sets[s.name]) for s in module.task_specs]
     assert not torch.equal(correct[:, 0], correct[:, -1])  # the sweep sees different models
@@ -50,7 +57,7 @@ def test_sweep_restores_weights_and_rng_exactly(trained) -> None:
     sets = datamodule.cached_heldout_sets()
     assert isinstance(sets["patches"], TensorDataset)
     loaders = {s.name: datamodule.eval_dataloader(sets[s.name]) for s in module.task_specs}
-    count_correct(module, loaders, ALPHAS, torch.device("cpu"), 1 << 20)
+    count_correct(module, loaders, 1 << 20)
     after = module.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert torch.equal(rng, torch.get_rng_state())
@@ -59,8 +66,8 @@ def test_sweep_restores_weights_and_rng_exactly(trained) -> None:
 def test_cached_and_decoded_sets_give_the_same_counts(trained) -> None:
     module, datamodule = trained
     decoded = {s.name: datamodule.eval_dataloader(datamodule.heldout_sets[s.name]) for s in module.task_specs}
-    first = count_correct(module, decoded, ALPHAS, torch.device("cpu"), 1 << 20)
+    first = count_correct(module, decoded, 1 << 20)
     sets = datamodule.cached_heldout_sets()
     cached = {s.name: datamodule.eval_dataloader(sets[s.name]) for s in module.task_specs}
-    second = count_correct(module, cached, ALPHAS, torch.device("cpu"), 1 << 20)
+    second = count_correct(module, cached, 1 << 20)
     assert torch.equal(first[0], second[0]) and torch.equal(first[1], second[1])

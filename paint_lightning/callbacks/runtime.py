@@ -1,0 +1,142 @@
+"""The engine inside a Trainer: the model, the data, the strategy and the precision, wired once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+from lightning.pytorch import LightningModule, Trainer
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+from paint_lightning.callbacks.towers import averaged_model, sync_batchnorm
+from paint_lightning.engine.counts import Counts, TaskCounts
+from paint_lightning.engine.protocol import Patchable, patch_tensors
+from paint_lightning.engine.sweeper import Sweeper
+from paint_lightning.interpolation.combine import InPlaceCombiner
+from paint_lightning.interpolation.mix import Mix
+
+LIVE = Mix.of(1.0)
+
+
+@runtime_checkable
+class HeldoutData(Protocol):
+    """What the sweep needs from a DataModule (:class:`~paint_lightning.PaintDataModule` has it)."""
+
+    def cached_heldout_sets(self) -> dict[str, Dataset]:
+        """Task name -> held-out set (for choosing alpha)."""
+        ...
+
+    def cached_test_sets(self) -> dict[str, Dataset]:
+        """Task name -> test set."""
+        ...
+
+    def eval_dataloader(self, dataset: Dataset) -> DataLoader:
+        """An in-order loader of this process's shard of ``dataset``, without padding."""
+        ...
+
+
+def check_setup(trainer: Trainer, pl_module: LightningModule) -> None:
+    """Refuses a model or DataModule the sweep cannot work with, saying what is missing.
+
+    Raises:
+        TypeError: Naming the protocol and its members.
+    """
+    if not isinstance(pl_module, Patchable):
+        raise TypeError(
+            f"InterpolationSweep needs a model implementing paint_lightning.engine.Patchable (task_specs, "
+            f"patch_towers(), forward(images, task), export_open_clip(state)); got {type(pl_module).__name__}."
+        )
+    if not isinstance(getattr(trainer, "datamodule", None), HeldoutData):
+        raise TypeError(
+            "InterpolationSweep needs a DataModule with held-out and test sets (cached_heldout_sets(), "
+            "cached_test_sets(), eval_dataloader(dataset)), such as PaintDataModule, passed as `datamodule=`."
+        )
+
+
+class SweepRuntime:
+    """Engine calls with this trainer's model, data, processes and precision.
+
+    Args:
+        trainer: The trainer.
+        pl_module: The model (a :class:`~paint_lightning.engine.protocol.Patchable`).
+        chunk_bytes: Device memory for staging evaluation batches.
+    """
+
+    def __init__(self, trainer: Trainer, pl_module: LightningModule, chunk_bytes: int) -> None:
+        self.trainer = trainer
+        self.model: Any = pl_module
+        self.chunk_bytes = chunk_bytes
+        self.datamodule: Any = trainer.datamodule  # type: ignore[attr-defined]
+        self.averaged = averaged_model(trainer) if trainer.state.fn == "fit" else None
+
+    def roles(self) -> dict[str, str]:
+        """Task name -> role, in the model's order."""
+        return {spec.name: spec.role for spec in self.model.task_specs}
+
+    def heldout_sizes(self) -> dict[str, int]:
+        """Examples per held-out set."""
+        return {name: len(data) for name, data in self.datamodule.cached_heldout_sets().items()}  # type: ignore[arg-type]
+
+    def test_sizes(self) -> dict[str, int]:
+        """Examples per test set."""
+        return {name: len(data) for name, data in self.datamodule.cached_test_sets().items()}  # type: ignore[arg-type]
+
+    def synchronise(self) -> None:
+        """Averages BatchNorm statistics of the tower(s) across processes (no-op in one process)."""
+        if self.trainer.world_size > 1:
+            mean = self._reduce("mean")
+            sync_batchnorm(self.model.patch_towers()[0], mean)
+            if self.averaged is not None:
+                sync_batchnorm(self.averaged.patch_towers()[0], mean)
+
+    def ends(self) -> list[Mapping[str, Tensor]] | None:
+        """The end point when it is not the live weights (the weight-averaged copy), on the device."""
+        if self.averaged is None:
+            return None
+        live, _ = patch_tensors(self.model)
+        averaged, _ = patch_tensors(self.averaged)
+        return [{name: tensor.to(live[name].device) for name, tensor in averaged.items()}]
+
+    def sweeper(self) -> Sweeper:
+        """A :class:`~paint_lightning.engine.sweeper.Sweeper` for this trainer."""
+        return Sweeper(
+            self.model,
+            self.model.device,
+            self.chunk_bytes,
+            self.trainer.precision_plugin.forward_context,
+            self._reduce("sum"),
+            self.ends(),
+        )
+
+    def measure(self, split: str) -> Callable[[list[Mix]], Counts]:
+        """Counts of candidate mixes over the ``heldout`` or ``test`` sets (all processes)."""
+        sets = self.datamodule.cached_heldout_sets() if split == "heldout" else self.datamodule.cached_test_sets()
+        names = [spec.name for spec in self.model.task_specs]
+        loaders = {name: self.datamodule.eval_dataloader(sets[name]) for name in names}
+        sweeper = self.sweeper()
+        return lambda mixes: sweeper.count(loaders, mixes)
+
+    def live_counts(self) -> TaskCounts | None:
+        """The live weights' counts from Lightning's validation/test loop, when the model kept them."""
+        tally = getattr(self.model, "eval_tally", None)  # optional: PaintModule counts in its steps
+        if self.averaged is not None or not isinstance(tally, Counts) or tally.candidates != [LIVE]:
+            return None
+        return tally.reduced(self._reduce("sum")).column(LIVE)
+
+    def full_state(self, mix: Mix) -> dict[str, Tensor]:
+        """The module's full state dict (CPU copies) with the tower at ``mix``.
+
+        Collective: every process must call it (a sharded model is gathered); rank 0 gets the
+        whole dict. The weights are written by the same in-place code the sweep evaluates with.
+        """
+        live, start = patch_tensors(self.model)
+        with InPlaceCombiner(live, start, self.ends()) as combiner:
+            combiner.set(mix)
+            state = self.trainer.strategy.lightning_module_state_dict()
+            return {key: value.detach().to("cpu", copy=True) for key, value in state.items()}
+
+    def _reduce(self, op: str) -> Callable[[Tensor], Tensor]:
+        strategy = self.trainer.strategy
+        return lambda tensor: torch.as_tensor(strategy.reduce(tensor, reduce_op=op))

@@ -1,0 +1,109 @@
+"""Exact evaluation results: integer counts per task and candidate, summed across processes.
+
+Accuracies are computed from integer counts (never averaged floats), so one process and many
+give the same numbers; standard errors follow from the counts (binomial).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from paint_lightning.interpolation.mix import Mix
+
+Reduce = Callable[[Tensor], Tensor]
+"""Sums a tensor across processes (identity in a single process)."""
+
+
+@dataclass
+class Counts:
+    """Correct predictions and summed cross-entropy per (task, candidate), examples per task.
+
+    Attributes:
+        tasks: Task names (rows).
+        candidates: The mixes evaluated (columns).
+        correct: int64 ``(len(tasks), len(candidates))``.
+        total: int64 ``(len(tasks),)``.
+        loss: float64 ``(len(tasks), len(candidates))``, summed cross-entropy.
+    """
+
+    tasks: list[str]
+    candidates: list[Mix]
+    correct: Tensor
+    total: Tensor
+    loss: Tensor
+
+    @classmethod
+    def zeros(cls, tasks: Sequence[str], candidates: Sequence[Mix], device: torch.device | str = "cpu") -> Counts:
+        """Empty counts on ``device``."""
+        shape = (len(tasks), len(candidates))
+        return cls(
+            list(tasks),
+            list(candidates),
+            torch.zeros(shape, dtype=torch.long, device=device),
+            torch.zeros(len(tasks), dtype=torch.long, device=device),
+            torch.zeros(shape, dtype=torch.float64, device=device),
+        )
+
+    def reduced(self, reduce: Reduce | None) -> Counts:
+        """Counts summed across processes (one collective), on the CPU."""
+        flat = torch.cat([self.correct.flatten().double(), self.total.double(), self.loss.flatten()])
+        if reduce is not None:
+            flat = reduce(flat)
+        flat = flat.cpu()
+        n, m = self.correct.shape
+        correct = flat[: n * m].round().long().view(n, m)
+        total = flat[n * m : n * m + n].round().long()
+        loss = flat[n * m + n :].view(n, m)
+        return Counts(self.tasks, self.candidates, correct, total, loss)
+
+    def column(self, candidate: Mix) -> TaskCounts:
+        """The counts of one candidate."""
+        j = self.candidates.index(candidate)
+        return TaskCounts(
+            {t: int(self.correct[i, j]) for i, t in enumerate(self.tasks)},
+            {t: int(self.total[i]) for i, t in enumerate(self.tasks)},
+            {t: float(self.loss[i, j]) for i, t in enumerate(self.tasks)},
+        )
+
+
+@dataclass
+class TaskCounts:
+    """The counts of one candidate: correct, examples and summed loss per task."""
+
+    correct: dict[str, int]
+    total: dict[str, int]
+    loss: dict[str, float] = field(default_factory=dict)
+
+    def accuracy(self, task: str) -> float:
+        """Accuracy in percent."""
+        return 100.0 * self.correct[task] / self.total[task]
+
+    def stderr(self, task: str) -> float:
+        """Binomial standard error of :meth:`accuracy`, in points."""
+        return accuracy_stderr(self.correct[task], self.total[task])
+
+    def mean_loss(self, task: str) -> float | None:
+        """Mean cross-entropy, if it was measured."""
+        return self.loss[task] / self.total[task] if task in self.loss else None
+
+    def to_json(self) -> dict[str, list[float]]:
+        """``{task: [correct, total]}``: what checkpoints store."""
+        return {task: [self.correct[task], self.total[task]] for task in self.correct}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Sequence[int]]) -> TaskCounts:
+        """Inverse of :meth:`to_json`."""
+        return cls({t: int(v[0]) for t, v in data.items()}, {t: int(v[1]) for t, v in data.items()})
+
+
+def accuracy_stderr(correct: int, total: int) -> float:
+    """Binomial standard error of an accuracy, in points: ``100 * sqrt(p (1 - p) / n)``."""
+    if total <= 0:
+        return math.nan
+    p = correct / total
+    return 100.0 * math.sqrt(p * (1.0 - p) / total)

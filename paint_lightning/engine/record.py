@@ -1,0 +1,160 @@
+"""Sweeps and test results as plain data (the ``paint_report.json`` shapes) and as text."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from paint_lightning.engine.counts import TaskCounts
+from paint_lightning.interpolation.mix import Mix
+from paint_lightning.interpolation.selection import SweepCurves, objective, select_alpha
+from paint_lightning.interpolation.uncertainty import mean_stderr, objective_stderr, selection_warnings, tied_indices
+
+if TYPE_CHECKING:
+    from paint_lightning.engine.alpha_sweep import SweepSettings
+
+ZERO_SHOT = Mix.of(0.0)
+FINE_TUNED = Mix.of(1.0)
+
+
+def curves(table: Mapping[Mix, TaskCounts], roles: Mapping[str, str], alphas: Sequence[float]) -> SweepCurves:
+    """Held-out accuracy curves at ``alphas`` (the support tasks' zero-shot from alpha 0)."""
+    rows = [table[Mix.of(a)] for a in alphas]
+    zero_shot = table[ZERO_SHOT]
+    return SweepCurves(
+        list(alphas),
+        patch={n: [r.accuracy(n) for r in rows] for n, role in roles.items() if role == "patch"},
+        support={n: [r.accuracy(n) for r in rows] for n, role in roles.items() if role == "support"},
+        zero_shot_support={n: zero_shot.accuracy(n) for n, role in roles.items() if role == "support"},
+    )
+
+
+def sweep_record(
+    alphas: Sequence[float],
+    roles: Mapping[str, str],
+    table: Mapping[Mix, TaskCounts],
+    settings: SweepSettings,
+) -> dict[str, Any]:
+    """One sweep as plain data: curves, standard errors, alpha* and how much to trust it.
+
+    Keys: ``alphas``, ``selected_alpha``, ``criterion``, ``objective`` (``None`` where
+    infeasible), ``objective_stderr`` (at alpha*), ``tied_alphas`` (within one standard error
+    of alpha*'s objective), ``warnings``, ``patch_accuracy``/``support_accuracy`` (means per
+    alpha), ``tasks`` (per task: ``role``, ``accuracy`` and ``stderr`` per alpha in %,
+    ``num_examples``, ``zero_shot``, ``fine_tuned``).
+    """
+    alphas = list(alphas)
+    sweep = curves(table, roles, alphas)
+    scores = objective(sweep, settings.criterion, settings.max_support_drop)
+    index, alpha = select_alpha(sweep, settings.criterion, settings.max_support_drop)
+    rows = [table[Mix.of(a)] for a in alphas]
+    patch = [n for n, r in roles.items() if r == "patch"]
+    support = [n for n, r in roles.items() if r == "support"]
+    best = rows[index]
+    obj_se = objective_stderr(
+        {n: best.stderr(n) for n in patch}, {n: best.stderr(n) for n in support}, settings.criterion
+    )
+    support_se = mean_stderr(best.stderr(n) for n in support) if support else None
+    totals = best.total
+    return {
+        "alphas": alphas,
+        "selected_alpha": alpha,
+        "criterion": settings.describe(),
+        "objective": [None if math.isinf(v) else v for v in scores],
+        "objective_stderr": obj_se,
+        "tied_alphas": [alphas[i] for i in tied_indices(scores, index, obj_se)],
+        "warnings": selection_warnings(
+            scores, index, obj_se, support_se, settings.max_support_drop, {n: totals[n] for n in roles}
+        ),
+        "patch_accuracy": [_mean_or_none(r.accuracy(n) for n in patch) for r in rows],
+        "support_accuracy": [_mean_or_none(r.accuracy(n) for n in support) for r in rows],
+        "tasks": {
+            name: {
+                "role": role,
+                "accuracy": [r.accuracy(name) for r in rows],
+                "stderr": [r.stderr(name) for r in rows],
+                "num_examples": totals[name],
+                "zero_shot": table[ZERO_SHOT].accuracy(name),
+                "fine_tuned": table[FINE_TUNED].accuracy(name),
+            }
+            for name, role in roles.items()
+        },
+    }
+
+
+def at_alpha(record: Mapping[str, Any], alpha: float) -> dict[str, float]:
+    """Task name -> held-out accuracy of ``record`` at ``alpha``."""
+    index = record["alphas"].index(alpha)
+    return {name: task["accuracy"][index] for name, task in record["tasks"].items()}
+
+
+def summary_line(record: Mapping[str, Any]) -> str:
+    """One line per sweep: alpha*, its accuracies with standard errors, and the tie range."""
+    alpha = record["selected_alpha"]
+    index = record["alphas"].index(alpha)
+    tasks = record["tasks"]
+    parts = []
+    for role in ("patch", "support"):
+        names = [n for n, t in tasks.items() if t["role"] == role]
+        if names:
+            mean = sum(tasks[n]["accuracy"][index] for n in names) / len(names)
+            se = mean_stderr(tasks[n]["stderr"][index] for n in names)
+            parts.append(f"{role} {mean:.2f} ± {se:.2f}%")
+    tied = record.get("tied_alphas") or [alpha]
+    ties = f" (alphas {min(tied):g}-{max(tied):g} within one standard error)" if len(tied) > 1 else ""
+    return f"alpha* = {alpha:g}: " + ", ".join(parts) + ties
+
+
+def test_record(roles: Mapping[str, str], table: Mapping[Mix, TaskCounts], alpha: float | None) -> dict[str, Any]:
+    """Zero-shot, fine-tuned and patched (alpha*) test accuracy per task, with standard errors."""
+    patched = table[Mix.of(alpha)] if alpha is not None else None
+    rows = {}
+    for name, role in roles.items():
+        row: dict[str, Any] = {
+            "role": role,
+            "zero_shot": table[ZERO_SHOT].accuracy(name),
+            "fine_tuned": table[FINE_TUNED].accuracy(name),
+            "patched": patched.accuracy(name) if patched is not None else None,
+            "num_examples": table[ZERO_SHOT].total[name],
+            "stderr": {
+                "zero_shot": table[ZERO_SHOT].stderr(name),
+                "fine_tuned": table[FINE_TUNED].stderr(name),
+                "patched": patched.stderr(name) if patched is not None else None,
+            },
+        }
+        rows[name] = row
+    return {"alpha": alpha, "tasks": rows}
+
+
+def final_table(rows: Mapping[str, Mapping[str, Any]], alpha: float, split: str) -> str:
+    """Plain-text table of zero-shot / fine-tuned / patched accuracy per task."""
+    width = max([len(name) for name in rows] + [8])
+    lines = [
+        f"PAINT result on the {split} splits (alpha* = {alpha:g})",
+        f"{'task':<{width}}  {'role':<7}  {'zero-shot':>9}  {'fine-tuned':>10}  {'patched':>7}",
+    ]
+    for name, row in rows.items():
+        lines.append(
+            f"{name:<{width}}  {row['role']:<7}  {row['zero_shot']:>9.2f}  "
+            f"{row['fine_tuned']:>10.2f}  {row['patched']:>7.2f}"
+        )
+    for role in ("patch", "support"):
+        chosen = [row for row in rows.values() if row["role"] == role]
+        if chosen:
+            means = {key: _mean(row[key] for row in chosen) for key in ("zero_shot", "fine_tuned", "patched")}
+            lines.append(
+                f"{'mean':<{width}}  {role:<7}  {means['zero_shot']:>9.2f}  "
+                f"{means['fine_tuned']:>10.2f}  {means['patched']:>7.2f}"
+            )
+    return "\n".join(lines)
+
+
+def _mean(values: Any) -> float:
+    items = list(values)
+    return sum(items) / len(items) if items else math.nan
+
+
+def _mean_or_none(values: Any) -> float | None:
+    mean = _mean(values)
+    return None if math.isnan(mean) else mean

@@ -1,0 +1,141 @@
+"""Evaluating many candidate mixes in one pass over the data.
+
+Each batch is read, decoded and moved to the device once per pass. Batches are staged on the
+device in chunks (up to a memory budget); for every candidate the tower's weights are set once
+per chunk (in place, :class:`~paint_lightning.interpolation.combine.InPlaceCombiner`) and the
+whole chunk is classified. With the whole evaluation set in one chunk this is one weight update
+per candidate, the least possible. Nothing here depends on Lightning: the fit loop, ``paint
+validate``, the final test report and ``paint sweep`` all call :meth:`Sweeper.count`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from paint_lightning.engine.counts import Counts, Reduce
+from paint_lightning.engine.protocol import Patchable, patch_tensors
+from paint_lightning.interpolation.combine import InPlaceCombiner
+from paint_lightning.interpolation.mix import Mix
+from paint_lightning.rng import preserved_rng
+
+Batch = tuple[int, Tensor, Tensor]
+ForwardContext = Callable[[], contextlib.AbstractContextManager[Any]]
+
+
+class Sweeper:
+    """Counts correct predictions of a patchable model at candidate mixes of its end points.
+
+    Args:
+        model: The model (see :class:`~paint_lightning.engine.protocol.Patchable`).
+        device: Where the model is; batches are moved there.
+        chunk_bytes: Largest size of images staged on the device at once.
+        forward_context: Makes the context that wraps forward passes (autocast for mixed
+            precision), e.g. ``trainer.precision_plugin.forward_context``.
+        reduce: Sums a tensor across processes (``None``: one process).
+        ends: End points other than the model's live weights (name -> tensor, as
+            :func:`~paint_lightning.engine.protocol.patch_tensors` names them), e.g. several
+            fine-tuned models for parallel patching or a weight-averaged copy; ``None``: the live
+            weights are the one end point.
+    """
+
+    def __init__(
+        self,
+        model: Patchable,
+        device: torch.device | str,
+        chunk_bytes: int,
+        forward_context: ForwardContext | None = None,
+        reduce: Reduce | None = None,
+        ends: Sequence[Mapping[str, Tensor]] | None = None,
+    ) -> None:
+        if chunk_bytes < 1:
+            raise ValueError(f"chunk_bytes={chunk_bytes}: must be positive")
+        self.model = model
+        self.device = torch.device(device)
+        self.chunk_bytes = chunk_bytes
+        self.forward_context = forward_context
+        self.reduce = reduce
+        self.ends = ends
+
+    @property
+    def tasks(self) -> list[str]:
+        """Task names, in the model's order (the rows of :class:`Counts`)."""
+        return [spec.name for spec in self.model.task_specs]
+
+    @torch.no_grad()
+    def count(self, loaders: Mapping[str, Iterable[Any]], candidates: Sequence[Mix]) -> Counts:
+        """Counts over all processes, one pass over the data.
+
+        Args:
+            loaders: Task name -> iterable of ``(images, labels, ...)`` batches of this
+                process's shard (every example in exactly one process's shard).
+            candidates: The mixes to evaluate.
+
+        Returns:
+            Counts summed across processes, on the CPU.
+
+        Raises:
+            ValueError: If a task has no examples in any process.
+        """
+        tasks = self.tasks
+        counts = Counts.zeros(tasks, candidates, self.device)
+        if candidates:
+            self._count(loaders, list(candidates), counts)
+        counts = counts.reduced(self.reduce)
+        empty = [task for task, n in zip(tasks, counts.total.tolist(), strict=True) if task in loaders and n == 0]
+        if empty:
+            raise ValueError(f"tasks {empty}: evaluation set is empty; cannot measure accuracy.")
+        return counts
+
+    def _count(self, loaders: Mapping[str, Iterable[Any]], candidates: list[Mix], counts: Counts) -> None:
+        tasks = counts.tasks
+        # The live weights first: they need no update.
+        order = sorted(range(len(candidates)), key=lambda j: candidates[j] != Mix.of(1.0) or self.ends is not None)
+        live, start = patch_tensors(self.model)
+        module = self.model
+        was_training = module.training
+        module.eval()
+        try:
+            with preserved_rng(), InPlaceCombiner(live, start, self.ends) as combiner:
+                for chunk in _chunks(_batches(loaders, tasks, self.device), self.chunk_bytes):
+                    for task, _, labels in chunk:
+                        counts.total[task] += labels.numel()
+                    for j in order:
+                        combiner.set(candidates[j])
+                        with self.forward_context() if self.forward_context else contextlib.nullcontext():
+                            for task, images, labels in chunk:
+                                logits = module(images, tasks[task])
+                                counts.correct[task, j] += (logits.argmax(dim=-1) == labels).sum()
+                                counts.loss[task, j] += F.cross_entropy(logits.double(), labels, reduction="sum")
+        finally:
+            module.train(was_training)
+
+
+def _batches(loaders: Mapping[str, Iterable[Any]], tasks: list[str], device: torch.device) -> Iterator[Batch]:
+    for name, loader in loaders.items():
+        task = tasks.index(name)
+        for batch in loader:
+            images, labels = batch[0], batch[1]
+            yield (
+                task,
+                images.to(device, non_blocking=True),
+                torch.as_tensor(labels).to(device, non_blocking=True),
+            )
+
+
+def _chunks(batches: Iterator[Batch], chunk_bytes: int) -> Iterator[list[Batch]]:
+    chunk: list[Batch] = []
+    size = 0
+    for batch in batches:
+        chunk.append(batch)
+        size += batch[1].nbytes
+        if size >= chunk_bytes:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
