@@ -44,6 +44,8 @@ def log_sweep(
         scalars[f"paint/zero_shot/{name}"] = task["zero_shot"]
         if fit:  # the sweep replaces Lightning's validation loop during fit
             scalars[f"val/{name}/acc"] = task["fine_tuned"] / 100.0
+            if task["fine_tuned_loss"] is not None:
+                scalars[f"val/{name}/loss"] = task["fine_tuned_loss"]
     if loggable:
         for key, value in scalars.items():
             pl_module.log(key, float(value), prog_bar=key == "paint/alpha_star")

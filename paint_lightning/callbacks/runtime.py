@@ -108,6 +108,7 @@ class SweepRuntime:
             self.trainer.precision_plugin.forward_context,
             self._reduce("sum"),
             self.ends(),
+            self.trainer.precision_plugin.convert_input,
         )
 
     def measure(self, split: str) -> Callable[[list[Mix]], Counts]:

@@ -6,16 +6,17 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import torch
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 from torchvision import transforms as T
 
-from paint_lightning.data.cache import TensorDataset, byte_transform, collate_batched, item_nbytes, materialize
+from paint_lightning.data.cache import TensorDataset, collate_batched
+from paint_lightning.data.evalsets import EvalSetCache
+from paint_lightning.data.provenance import check_unchanged, task_provenance
 from paint_lightning.data.resumable import EpochSampler, ResumableDataLoader, SeededItems
 from paint_lightning.data.samplers import UnpaddedDistributedSampler
-from paint_lightning.data.sources import ImageSource, Split
-from paint_lightning.data.splits import heldout_split, stable_seed
+from paint_lightning.data.settings import validate_data_settings
+from paint_lightning.data.splits import task_split
 from paint_lightning.data.tasks import Task, TaskSpec, resolve_task
 
 log = logging.getLogger(__name__)
@@ -65,17 +66,11 @@ class PaintDataModule(LightningDataModule):
         super().__init__()
         if not patch:
             raise ValueError("data.patch is empty: give at least one task to patch.")
-        if batch_size < 1:
-            raise ValueError(f"data.batch_size={batch_size}: must be at least 1.")
-        if not 0.0 < heldout_fraction < 1.0:
-            raise ValueError(
-                f"data.heldout_fraction={heldout_fraction}: must be in (0, 1); alpha is chosen on "
-                "the held-out split, so it cannot be empty (0.1 is the usual choice)."
-            )
+        validate_data_settings(batch_size, eval_batch_size, num_workers, heldout_fraction, heldout_max, eval_cache_mb)
         self.patch = list(patch)
         self.support = list(support or [])
         self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size or batch_size
+        self.eval_batch_size = eval_batch_size if eval_batch_size is not None else batch_size
         self.num_workers = num_workers
         self.heldout_fraction = heldout_fraction
         self.heldout_max = heldout_max
@@ -97,8 +92,8 @@ class PaintDataModule(LightningDataModule):
         self.train_set: Dataset | None = None
         self.heldout_sets: dict[str, Dataset] = {}
         self.test_sets: dict[str, Dataset] = {}
-        self._decoded: dict[int, TensorDataset] = {}  # id(dataset) -> its decoded copy
-        self._recipes: dict[int, tuple[ImageSource, Split, list[int] | None]] = {}  # id(dataset) -> how to rebuild it
+        self._eval_cache = EvalSetCache(eval_cache_mb, self.eval_batch_size, num_workers)
+        self._provenance: dict[str, Any] | None = None
         self._train_loader: ResumableDataLoader | None = None
         self._resume_position: dict[str, int] | None = None
 
@@ -129,7 +124,7 @@ class PaintDataModule(LightningDataModule):
                 train_idx, heldout_idx = self._splits[task.name]
                 full_eval = task.source.dataset(task.heldout_from, self.eval_transform)
                 self.heldout_sets[task.name] = Subset(full_eval, heldout_idx)
-                self._recipes[id(self.heldout_sets[task.name])] = (task.source, task.heldout_from, heldout_idx)
+                self._eval_cache.register(self.heldout_sets[task.name], task.source, task.heldout_from, heldout_idx)
                 if index < len(self.patch):
                     full_train = task.source.dataset("train", self.train_transform)
                     train_parts.append(_WithTaskIndex(Subset(full_train, train_idx), index))
@@ -140,7 +135,7 @@ class PaintDataModule(LightningDataModule):
                 if len(test_set) == 0:
                     raise ValueError(f"task {task.name!r}: the test split of its source is empty.")
                 self.test_sets[task.name] = test_set
-                self._recipes[id(test_set)] = (task.source, "test", None)
+                self._eval_cache.register(test_set, task.source, "test", None)
 
     def train_dataloader(self) -> DataLoader:
         """Shuffled batches ``(images, labels, task_indices)`` of the patch tasks.
@@ -167,12 +162,42 @@ class PaintDataModule(LightningDataModule):
         return self._train_loader
 
     def state_dict(self) -> dict[str, Any]:
-        """Where training is in the data, for exact mid-epoch resumes."""
-        return {"train_position": self._train_loader.state_dict()} if self._train_loader is not None else {}
+        """What the data was (:meth:`provenance`) and where training is in it (exact resumes)."""
+        state: dict[str, Any] = {"provenance": self.provenance()}
+        if self._train_loader is not None:
+            state["train_position"] = self._train_loader.state_dict()
+        return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Remembers the saved position; the next ``train_dataloader()`` starts there."""
+        """Refuses a checkpoint made from other data; remembers the saved training position.
+
+        Raises:
+            DataMismatchError: Naming the split settings and tasks whose data changed.
+        """
+        if "provenance" in state_dict:
+            check_unchanged(state_dict["provenance"], self.provenance())
         self._resume_position = state_dict.get("train_position")
+
+    def provenance(self) -> dict[str, Any]:
+        """Split settings and, per task, its role and fingerprints of its train, held-out and test data."""
+        if self._provenance is None:
+            roles = {spec.name: spec.role for spec in self.specs}
+            self._provenance = {
+                "split_seed": self.split_seed,
+                "heldout_fraction": self.heldout_fraction,
+                "heldout_max": self.heldout_max,
+                "tasks": {
+                    task.name: task_provenance(
+                        task.source,
+                        roles[task.name],
+                        task.heldout_from,
+                        self._splits[task.name][1],
+                        ("train", "heldout", "test"),
+                    )
+                    for task in [*self.patch, *self.support]
+                },
+            }
+        return self._provenance
 
     def _progress(self) -> tuple[int, bool]:
         """Batches of the current epoch that training has processed, and whether that is all."""
@@ -238,28 +263,7 @@ class PaintDataModule(LightningDataModule):
         return specs
 
     def _split(self, task: Task, field: str) -> tuple[list[int], list[int]]:
-        size = len(task.source.dataset("train", None))
-        if size == 0:
-            raise ValueError(
-                f"{field} (task {task.name!r}): the train split of {type(task.source).__name__} is empty; "
-                f"point {field}.source at data (held-out images for choosing alpha come from it)."
-            )
-        if size < 2:
-            raise ValueError(
-                f"{field} (task {task.name!r}): {size} training image cannot give both a training and a "
-                "held-out split; give the task more images."
-            )
-        seed = stable_seed(self.split_seed, task.name)
-        if task.heldout_from == "val":
-            # The official validation split, capped at heldout_max images (a seeded subset).
-            val_size = len(task.source.dataset("val", None))
-            if val_size == 0:
-                raise ValueError(
-                    f"{field} (task {task.name!r}): the val split of {type(task.source).__name__} is empty."
-                )
-            chosen = torch.randperm(val_size, generator=torch.Generator().manual_seed(seed))[: self.heldout_max]
-            return list(range(size)), sorted(chosen.tolist())
-        return heldout_split(size, self.heldout_fraction, self.heldout_max, seed)
+        return task_split(task, field, self.heldout_fraction, self.heldout_max, self.split_seed)
 
     def _pin(self) -> bool:
         if self.pin_memory is not None:
@@ -267,35 +271,7 @@ class PaintDataModule(LightningDataModule):
         return self.trainer is not None and self.trainer.strategy.root_device.type == "cuda"
 
     def _cached(self, sets: dict[str, Dataset]) -> dict[str, Dataset]:
-        budget = self.eval_cache_mb * 2**20 - sum(d.nbytes() for d in self._decoded.values())
-        out: dict[str, Dataset] = {}
-        for name, dataset in sets.items():
-            decoded = self._decoded.get(id(dataset))
-            if decoded is None and len(dataset) > 0:
-                source, finish = self._decodable(dataset)
-                if item_nbytes(source) * len(source) <= budget:
-                    decoded = materialize(source, self.eval_batch_size, self.num_workers, finish)
-                    self._decoded[id(dataset)] = decoded
-                    budget -= decoded.nbytes()
-            out[name] = decoded if decoded is not None else dataset
-        return out
-
-    def _decodable(self, dataset: Dataset) -> tuple[Dataset, Any]:
-        """The dataset to decode into memory (uint8 when the eval transform allows) and its finish."""
-        split = byte_transform(self.eval_transform)
-        recipe = self._recipes.get(id(dataset))
-        if split is None or recipe is None:
-            return dataset, None
-        source, name, indices = recipe
-        raw = source.dataset(name, split[0])
-        raw = Subset(raw, indices) if indices is not None else raw
-        try:
-            image, _ = raw[0]
-        except TypeError:  # the source yields tensors, not PIL images
-            return dataset, None
-        if not isinstance(image, torch.Tensor) or image.dtype != torch.uint8:
-            return dataset, None
-        return raw, split[1]
+        return self._eval_cache.cached(sets, self.eval_transform)
 
 
 class _WithTaskIndex(Dataset):

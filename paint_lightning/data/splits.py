@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import torch
 
@@ -30,3 +31,34 @@ def heldout_split(size: int, fraction: float, max_size: int | None, seed: int) -
     generator = torch.Generator().manual_seed(seed)
     order = torch.randperm(size, generator=generator).tolist()
     return sorted(order[count:]), sorted(order[:count])
+
+
+def task_split(task: Any, field: str, fraction: float, max_size: int, split_seed: int) -> tuple[list[int], list[int]]:
+    """``(train, heldout)`` indices of a task.
+
+    The held-out images are carved from its train split (``fraction``, seeded by ``split_seed``
+    and the task name), or taken from its official validation split (``task.heldout_from ==
+    "val"``); at most ``max_size`` of them.
+
+    Raises:
+        ValueError: Naming ``field`` when a split is empty or too small to divide.
+    """
+    size = len(task.source.dataset("train", None))
+    if size == 0:
+        raise ValueError(
+            f"{field} (task {task.name!r}): the train split of {type(task.source).__name__} is empty; "
+            f"point {field}.source at data (held-out images for choosing alpha come from it)."
+        )
+    seed = stable_seed(split_seed, task.name)
+    if task.heldout_from == "val":
+        val_size = len(task.source.dataset("val", None))
+        if val_size == 0:
+            raise ValueError(f"{field} (task {task.name!r}): the val split of {type(task.source).__name__} is empty.")
+        chosen = torch.randperm(val_size, generator=torch.Generator().manual_seed(seed))[:max_size]
+        return list(range(size)), sorted(chosen.tolist())
+    if size < 2:
+        raise ValueError(
+            f"{field} (task {task.name!r}): {size} training image cannot give both a training and a "
+            "held-out split; give the task more images."
+        )
+    return heldout_split(size, fraction, max_size, seed)

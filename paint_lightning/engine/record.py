@@ -42,7 +42,8 @@ def sweep_record(
     infeasible), ``objective_stderr`` (at alpha*), ``tied_alphas`` (within one standard error
     of alpha*'s objective), ``warnings``, ``patch_accuracy``/``support_accuracy`` (means per
     alpha), ``tasks`` (per task: ``role``, ``accuracy`` and ``stderr`` per alpha in %,
-    ``num_examples``, ``zero_shot``, ``fine_tuned``).
+    ``loss`` (mean cross-entropy, ``None`` where not measured), ``num_examples``, ``zero_shot``,
+    ``fine_tuned``, ``fine_tuned_loss``).
     """
     alphas = list(alphas)
     sweep = curves(table, roles, alphas)
@@ -74,9 +75,11 @@ def sweep_record(
                 "role": role,
                 "accuracy": [r.accuracy(name) for r in rows],
                 "stderr": [r.stderr(name) for r in rows],
+                "loss": [r.mean_loss(name) for r in rows],
                 "num_examples": totals[name],
                 "zero_shot": table[ZERO_SHOT].accuracy(name),
                 "fine_tuned": table[FINE_TUNED].accuracy(name),
+                "fine_tuned_loss": table[FINE_TUNED].mean_loss(name),
             }
             for name, role in roles.items()
         },

@@ -42,6 +42,8 @@ class Sweeper:
             :func:`~paint_lightning.engine.protocol.patch_tensors` names them), e.g. several
             fine-tuned models for parallel patching or a weight-averaged copy; ``None``: the live
             weights are the one end point.
+        convert_input: Applied to every image batch on the device (e.g. the precision plugin's
+            ``convert_input``, which casts images to bf16 under ``bf16-true``).
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class Sweeper:
         forward_context: ForwardContext | None = None,
         reduce: Reduce | None = None,
         ends: Sequence[Mapping[str, Tensor]] | None = None,
+        convert_input: Callable[[Tensor], Tensor] | None = None,
     ) -> None:
         if chunk_bytes < 1:
             raise ValueError(f"chunk_bytes={chunk_bytes}: must be positive")
@@ -61,6 +64,7 @@ class Sweeper:
         self.forward_context = forward_context
         self.reduce = reduce
         self.ends = ends
+        self.convert_input = convert_input
 
     @property
     def tasks(self) -> list[str]:
@@ -102,7 +106,8 @@ class Sweeper:
         module.eval()
         try:
             with preserved_rng(), InPlaceCombiner(live, start, self.ends) as combiner:
-                for chunk in _chunks(_batches(loaders, tasks, self.device), self.chunk_bytes):
+                batches = _batches(loaders, tasks, self.device, self.convert_input)
+                for chunk in _chunks(batches, self.chunk_bytes):
                     for task, _, labels in chunk:
                         counts.total[task] += labels.numel()
                     for j in order:
@@ -116,15 +121,20 @@ class Sweeper:
             module.train(was_training)
 
 
-def _batches(loaders: Mapping[str, Iterable[Any]], tasks: list[str], device: torch.device) -> Iterator[Batch]:
+def _batches(
+    loaders: Mapping[str, Iterable[Any]],
+    tasks: list[str],
+    device: torch.device,
+    convert: Callable[[Tensor], Tensor] | None,
+) -> Iterator[Batch]:
     for name, loader in loaders.items():
         task = tasks.index(name)
         for batch in loader:
-            images, labels = batch[0], batch[1]
+            images = batch[0].to(device, non_blocking=True)
             yield (
                 task,
-                images.to(device, non_blocking=True),
-                torch.as_tensor(labels).to(device, non_blocking=True),
+                convert(images) if convert is not None else images,
+                torch.as_tensor(batch[1]).to(device, non_blocking=True),
             )
 
 

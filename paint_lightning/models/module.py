@@ -19,6 +19,7 @@ from paint_lightning.interpolation.combine import InPlaceCombiner
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.models.checkpoints_compat import check_task_specs, migrate_state_dict
 from paint_lightning.models.heads import HeadCache, zero_shot_heads
+from paint_lightning.models.hparams import non_finite_message, validate_hparams
 from paint_lightning.models.schedules import Schedule, schedule_factor
 from paint_lightning.models.sharding import shard_towers
 from paint_lightning.models.snapshot import StartPoint
@@ -34,8 +35,8 @@ class PaintModule(LightningModule):
     ``clip.visual`` is trained; ``start_point`` (a :class:`~paint_lightning.models.snapshot.StartPoint`,
     made in ``configure_model`` before any step) is PAINT's theta_0, frozen, kept in its original
     precision and stored in every checkpoint, so resuming or testing never rebuilds it from a
-    source that may have changed. Heads are frozen parameters built from the DataModule's tasks at
-    ``setup`` (:func:`~paint_lightning.models.heads.zero_shot_heads`, cached) and stored in
+    source that may have changed. Heads are frozen parameters built from the DataModule's tasks in
+    ``configure_model`` (:func:`~paint_lightning.models.heads.zero_shot_heads`, cached) and stored in
     checkpoints. The text tower is frozen and never given to the optimizer. The module implements
     the engine's :class:`~paint_lightning.engine.protocol.Patchable` protocol.
 
@@ -77,7 +78,7 @@ class PaintModule(LightningModule):
     ) -> None:
         super().__init__()
         clip = CLIPSource(**clip) if isinstance(clip, dict) else clip
-        _validate(lr, weight_decay, warmup_steps, scheduler, label_smoothing, head_logit_scale)
+        validate_hparams(lr, weight_decay, warmup_steps, scheduler, label_smoothing, head_logit_scale)
         # Plain data only, so checkpoints load with weights_only=True.
         self.save_hyperparameters(
             {
@@ -117,12 +118,20 @@ class PaintModule(LightningModule):
     # -- the model and its start point ------------------------------------------------------------
 
     def configure_model(self) -> None:
-        """Snapshots the start point (once), then compiles and shards where configured.
+        """Builds the tasks' heads, snapshots the start point (once), then compiles and shards.
 
-        Under a strategy that provides a device mesh (Lightning's ``ModelParallelStrategy``, i.e.
-        FSDP2), the live tower and its start point are sharded alike, block by block, so that
+        Runs before any training step (the Trainer calls it after ``setup``; ``WeightAveraging``
+        calls it before copying the model), so the copy of the tower taken here is theta_0. Under a
+        strategy that provides a device mesh (Lightning's ``ModelParallelStrategy``, i.e. FSDP2),
+        the live tower and its start point are sharded alike, block by block, so that
         interpolation runs on local shards.
         """
+        if self._trainer is not None:
+            datamodule = getattr(self._trainer, "datamodule", None)
+            specs = datamodule.task_specs() if callable(getattr(datamodule, "task_specs", None)) else self.task_specs
+            if not specs:
+                raise RuntimeError("PaintModule has no tasks: use it with a PaintDataModule or pass `tasks`.")
+            self.set_tasks(specs, device=self._trainer.strategy.root_device)
         if self.start_point is not None:
             return
         self.start_point = StartPoint(self.clip.visual)
@@ -155,14 +164,6 @@ class PaintModule(LightningModule):
         return self.export_open_clip(state).state_dict
 
     # -- tasks and heads -------------------------------------------------------------------------
-
-    def setup(self, stage: str) -> None:
-        """Builds the heads of the tasks (the DataModule's, else ``tasks``) unless they exist."""
-        datamodule = getattr(self.trainer, "datamodule", None)
-        specs = datamodule.task_specs() if hasattr(datamodule, "task_specs") else self.task_specs
-        if not specs:
-            raise RuntimeError("PaintModule has no tasks: use it with a PaintDataModule or pass `tasks`.")
-        self.set_tasks(specs, device=self.trainer.strategy.root_device)
 
     def set_tasks(self, specs: Sequence[TaskSpec], device: torch.device | str | None = None) -> None:
         """Builds (or loads from the cache) a frozen zero-shot head for every task without one.
@@ -220,7 +221,7 @@ class PaintModule(LightningModule):
             correct.append((logits.argmax(dim=-1) == target).float())
         loss = loss / labels.shape[0]
         if self.hparams.check_finite and not torch.isfinite(loss):
-            raise FloatingPointError(self._non_finite_message(loss, batch_idx))
+            raise FloatingPointError(non_finite_message(self, loss.item(), batch_idx))
         self.train_acc(torch.cat(correct))
         batch_size = labels.shape[0]
         self.log("train/loss", loss, prog_bar=True, batch_size=batch_size)
@@ -270,19 +271,6 @@ class PaintModule(LightningModule):
                 self.log(f"{split}/{task}/acc", self.last_eval.accuracy(task) / 100.0, sync_dist=False)
                 self.log(f"{split}/{task}/loss", self.last_eval.mean_loss(task), sync_dist=False)
 
-    def _non_finite_message(self, loss: Tensor, batch_idx: int) -> str:
-        trainer = self.trainer
-        callback = trainer.checkpoint_callback if trainer is not None else None
-        last = getattr(callback, "last_model_path", "") or getattr(callback, "best_model_path", "")
-        kept = f"The last good checkpoint, {last}, is kept." if last else "No checkpoint was saved yet."
-        return (
-            f"Training stopped: the loss is {loss.item()} at global step {self.global_step} "
-            f"(epoch {self.current_epoch}, batch {batch_idx}). Try a lower model.lr (now "
-            f"{self.hparams.lr:g}), keep trainer.gradient_clip_val set (now "
-            f"{trainer.gradient_clip_val if trainer is not None else None}), more model.warmup_steps, or "
-            f"trainer.precision=32-true if you use 16-bit precision. {kept}"
-        )
-
     # -- optimisation ----------------------------------------------------------------------------
 
     def configure_optimizers(self) -> Any:
@@ -319,30 +307,7 @@ class PaintModule(LightningModule):
             key = f"heads.{spec.name}"
             if key in state and (spec.name not in self.heads or self.heads[spec.name].shape != state[key].shape):
                 self.heads[spec.name] = nn.Parameter(torch.empty_like(state[key]), requires_grad=False)
+        for name, head in self.heads.items():  # tasks new since the checkpoint keep their fresh heads
+            state.setdefault(f"heads.{name}", head.detach().clone())
         if not self.task_specs and saved:
             self.task_specs = saved
-
-
-def _validate(
-    lr: float,
-    weight_decay: float,
-    warmup_steps: int,
-    scheduler: str,
-    label_smoothing: float,
-    head_logit_scale: float | None,
-) -> None:
-    if not lr > 0:
-        raise ValueError(f"model.lr={lr}: must be positive (the paper uses 1e-5).")
-    if not weight_decay >= 0:
-        raise ValueError(f"model.weight_decay={weight_decay}: must be >= 0 (the paper uses 0.1).")
-    if warmup_steps < 0:
-        raise ValueError(f"model.warmup_steps={warmup_steps}: must be >= 0.")
-    if scheduler not in ("cosine", "constant"):
-        raise ValueError(f"model.scheduler={scheduler!r}: use cosine or constant.")
-    if not 0.0 <= label_smoothing < 1.0:
-        raise ValueError(f"model.label_smoothing={label_smoothing}: must be in [0, 1).")
-    if head_logit_scale is not None and not head_logit_scale > 0:
-        raise ValueError(
-            f"model.head_logit_scale={head_logit_scale}: must be positive (CLIP uses 100), or null "
-            "for the model's own logit scale."
-        )
