@@ -7,7 +7,7 @@ PYTHON ?= python3
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.paint-installed
 
-.PHONY: install quickstart test test-fast lint bench clean
+.PHONY: install quickstart test test-fast test-min lint bench clean
 
 install: $(STAMP)
 
@@ -22,6 +22,14 @@ quickstart: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
+
+# The declared dependency floors (pyproject.toml), in their own environment.
+MIN_SPEC ?= lightning==2.6.0 pytorch-lightning==2.6.0 open_clip_torch==3.0.0 'jsonargparse[signatures]==4.39.0' torchmetrics==1.4.0
+test-min:
+	test -x .venv-min/bin/python || $(PYTHON) -m venv .venv-min
+	.venv-min/bin/pip install --quiet $(TORCH_SPEC)
+	.venv-min/bin/pip install --quiet -e '.[dev]' $(MIN_SPEC)
+	.venv-min/bin/python -m pytest -m "not slow"
 
 test-fast: $(STAMP)
 	$(VENV)/bin/python -m pytest -m "not slow"

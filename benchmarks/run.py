@@ -15,6 +15,7 @@ import time
 import traceback
 from collections.abc import Callable
 
+import epoch_eval
 import gpu_bf16
 import sweep_memory
 import sweep_vs_limit
@@ -28,6 +29,7 @@ BENCHMARKS: dict[str, tuple[Callable[[], Result], str, float]] = {
     "sweep_vs_limit": (sweep_vs_limit.run, "<=", sweep_vs_limit.TARGET),
     "train_vs_bare": (train_vs_bare.run, ">=", train_vs_bare.TARGET),
     "sweep_memory": (sweep_memory.run, "<=", sweep_memory.TARGET),
+    "epoch_eval": (epoch_eval.run, "<=", epoch_eval.TARGET),
     "gpu_bf16": (gpu_bf16.run, ">=", gpu_bf16.TARGET),
 }
 

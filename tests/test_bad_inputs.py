@@ -218,6 +218,48 @@ CASES: list[tuple[str, Callable[[Path], Any], type[BaseException], str]] = [
         ValueError,
         r"cannot read image .*broken\.png.*on_bad_image=skip",
     ),
+    (
+        "evaluation batch size of zero",
+        lambda t: PaintDataModule(patch=[_task()], eval_batch_size=0),
+        ValueError,
+        r"data\.eval_batch_size=0: must be at least 1",
+    ),
+    (
+        "held-out cap of zero",
+        lambda t: PaintDataModule(patch=[_task()], heldout_max=0),
+        ValueError,
+        r"data\.heldout_max=0: must be at least 1",
+    ),
+    (
+        "negative number of workers",
+        lambda t: PaintDataModule(patch=[_task()], num_workers=-1),
+        ValueError,
+        r"data\.num_workers=-1: must be >= 0",
+    ),
+    (
+        "negative evaluation cache",
+        lambda t: PaintDataModule(patch=[_task()], eval_cache_mb=-1),
+        ValueError,
+        r"data\.eval_cache_mb=-1: must be >= 0",
+    ),
+    (
+        "evaluation chunk of zero MiB",
+        lambda t: InterpolationSweep(chunk_mb=0),
+        ValueError,
+        r"sweep\.chunk_mb=0: must be at least 1",
+    ),
+    (
+        "negative weight decay",
+        lambda t: PaintModule(CLIPSource(config=TINY_CONFIG), weight_decay=-0.1),
+        ValueError,
+        r"model\.weight_decay=-0\.1: must be >= 0",
+    ),
+    (
+        "label smoothing of 1",
+        lambda t: PaintModule(CLIPSource(config=TINY_CONFIG), label_smoothing=1.0),
+        ValueError,
+        r"model\.label_smoothing=1\.0: must be in \[0, 1\)",
+    ),
     ("empty alpha grid", lambda t: InterpolationSweep(alphas=[]), ValueError, r"sweep\.alphas is empty"),
     (
         "alphas outside [0, 1]",

@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from paint_lightning.callbacks.towers import averaged_model, sync_batchnorm
 from paint_lightning.engine.counts import Counts, TaskCounts
-from paint_lightning.engine.protocol import Patchable, patch_tensors
+from paint_lightning.engine.protocol import Patchable, patch_tensors, reshard
 from paint_lightning.engine.sweeper import Sweeper
 from paint_lightning.interpolation.combine import InPlaceCombiner
 from paint_lightning.interpolation.mix import Mix
@@ -133,7 +133,7 @@ class SweepRuntime:
         whole dict. The weights are written by the same in-place code the sweep evaluates with.
         """
         live, start = patch_tensors(self.model)
-        with InPlaceCombiner(live, start, self.ends()) as combiner:
+        with InPlaceCombiner(live, start, self.ends(), after_write=lambda: reshard(self.model)) as combiner:
             combiner.set(mix)
             state = self.trainer.strategy.lightning_module_state_dict()
             return {key: value.detach().to("cpu", copy=True) for key, value in state.items()}

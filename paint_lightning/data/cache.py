@@ -17,6 +17,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms as T
 
+from paint_lightning.data.samplers import IGNORE_LABEL, PLACEHOLDER
 from paint_lightning.rng import preserved_rng
 
 
@@ -40,8 +41,11 @@ class TensorDataset(Dataset):
 
     def __getitems__(self, indices: Sequence[int]) -> tuple[Tensor, Tensor]:
         index = torch.as_tensor(indices, dtype=torch.long)
+        placeholder = index == PLACEHOLDER  # see paint_lightning.data.samplers
+        index = index.clamp(min=0)
         images = self.images[index]
-        return (self.finish(images) if self.finish else images), self.labels[index]
+        labels = torch.where(placeholder, IGNORE_LABEL, self.labels[index])
+        return (self.finish(images) if self.finish else images), labels
 
     def nbytes(self) -> int:
         """Memory held, in bytes."""

@@ -14,7 +14,7 @@ from paint_lightning.data.cache import TensorDataset, collate_batched
 from paint_lightning.data.evalsets import EvalSetCache
 from paint_lightning.data.provenance import check_unchanged, task_provenance
 from paint_lightning.data.resumable import EpochSampler, ResumableDataLoader, SeededItems
-from paint_lightning.data.samplers import UnpaddedDistributedSampler
+from paint_lightning.data.samplers import PlaceholderItems, UnpaddedDistributedSampler
 from paint_lightning.data.settings import validate_data_settings
 from paint_lightning.data.splits import task_split
 from paint_lightning.data.tasks import Task, TaskSpec, resolve_task
@@ -219,7 +219,11 @@ class PaintDataModule(LightningDataModule):
     # -- shared by validation, the sweep and the final report -----------------------------------
 
     def eval_dataloader(self, dataset: Dataset) -> DataLoader:
-        """An in-order loader over ``dataset``, sharded across processes without padding."""
+        """An in-order loader over ``dataset``, sharded across processes without padding.
+
+        A process whose shard is empty gets one placeholder item labelled ``IGNORE_LABEL`` (see
+        :class:`~paint_lightning.data.samplers.UnpaddedDistributedSampler`); evaluation counts skip it.
+        """
         world, rank = 1, 0
         if self.trainer is not None:
             world, rank = self.trainer.world_size, self.trainer.global_rank
@@ -234,7 +238,7 @@ class PaintDataModule(LightningDataModule):
                 pin_memory=self._pin(),
             )
         return DataLoader(
-            dataset,
+            PlaceholderItems(dataset),
             batch_size=self.eval_batch_size,
             sampler=sampler,
             num_workers=self.num_workers,

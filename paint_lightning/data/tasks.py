@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from paint_lightning.data.sources import ImageSource
-from paint_lightning.models.templates import check_classnames, resolve_templates
+from paint_lightning.data.templates import check_classnames, resolve_templates
 
 Role = Literal["patch", "support"]
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")

@@ -77,3 +77,19 @@ def local_tensors(module: nn.Module) -> dict[str, Tensor]:
 def _local(tensor: Tensor) -> Tensor:
     to_local = getattr(tensor, "to_local", None)
     return to_local() if callable(to_local) else tensor
+
+
+def reshard(model: Patchable) -> None:
+    """Drops gathered copies of sharded (FSDP2) tower parameters.
+
+    A sharded tower may keep its parameters gathered after a forward pass; values just written
+    into the local shards would then not be seen by the next one. No-op for unsharded towers.
+    """
+    try:
+        from torch.distributed.fsdp import FSDPModule
+    except ImportError:  # torch without FSDP2: nothing can be sharded
+        return
+    for tower in model.patch_towers():
+        for module in tower.modules():
+            if isinstance(module, FSDPModule):
+                module.reshard()

@@ -18,8 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from paint_lightning.data.samplers import IGNORE_LABEL, counted
 from paint_lightning.engine.counts import Counts, Reduce
-from paint_lightning.engine.protocol import Patchable, patch_tensors
+from paint_lightning.engine.protocol import Patchable, patch_tensors, reshard
 from paint_lightning.interpolation.combine import InPlaceCombiner
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.rng import preserved_rng
@@ -105,20 +106,26 @@ class Sweeper:
         was_training = module.training
         module.eval()
         try:
-            with preserved_rng(), InPlaceCombiner(live, start, self.ends) as combiner:
+            refresh = lambda: reshard(module)  # noqa: E731
+            with preserved_rng(), InPlaceCombiner(live, start, self.ends, after_write=refresh) as combiner:
                 batches = _batches(loaders, tasks, self.device, self.convert_input)
                 for chunk in _chunks(batches, self.chunk_bytes):
                     for task, _, labels in chunk:
-                        counts.total[task] += labels.numel()
+                        counts.total[task] += counted(labels).sum()
                     for j in order:
                         combiner.set(candidates[j])
                         with self.forward_context() if self.forward_context else contextlib.nullcontext():
                             for task, images, labels in chunk:
-                                logits = module(images, tasks[task])
-                                counts.correct[task, j] += (logits.argmax(dim=-1) == labels).sum()
-                                counts.loss[task, j] += F.cross_entropy(logits.double(), labels, reduction="sum")
+                                add_counts(counts, task, j, module(images, tasks[task]), labels)
         finally:
             module.train(was_training)
+
+
+def add_counts(counts: Counts, task: int, candidate: int, logits: Tensor, labels: Tensor) -> None:
+    """Adds one batch's correct predictions and summed cross-entropy (placeholders skipped)."""
+    keep = counted(labels)
+    counts.correct[task, candidate] += ((logits.argmax(dim=-1) == labels) & keep).sum()
+    counts.loss[task, candidate] += F.cross_entropy(logits.double(), labels, reduction="sum", ignore_index=IGNORE_LABEL)
 
 
 def _batches(

@@ -145,6 +145,8 @@ class InPlaceCombiner:
         ends: End points other than the live values (e.g. several fine-tuned models, or a
             weight-averaged copy); ``None`` means the live values are the one end point.
         grouping: Parameter group of a tensor name.
+        after_write: Called after the live tensors were written (e.g. to drop gathered copies of
+            sharded parameters, which would otherwise hide the new values from the next forward).
     """
 
     def __init__(
@@ -153,6 +155,7 @@ class InPlaceCombiner:
         start: Mapping[str, Tensor],
         ends: Sequence[Mapping[str, Tensor]] | None = None,
         grouping: Grouping = parameter_group,
+        after_write: Callable[[], None] | None = None,
     ) -> None:
         _check_match(start, live, "live model")
         self.names = list(start)
@@ -160,6 +163,7 @@ class InPlaceCombiner:
         self._start = start
         self._ends = ends
         self._grouping = grouping
+        self._after_write = after_write
         self._backup: list[Tensor] | None = None
         self.endpoints: Endpoints | None = None
         self.current: Mix | None = None  # None: the live values
@@ -192,12 +196,16 @@ class InPlaceCombiner:
             return  # the live values are this mix
         write_mix(self.live, self.endpoints, mix)
         self.current = mix
+        if self._after_write is not None:
+            self._after_write()
 
     @torch.no_grad()
     def restore(self) -> None:
         """Puts the live values back, bit for bit."""
         if self._backup is not None and self.current is not None:
             torch._foreach_copy_(self.live, self._backup)
+            if self._after_write is not None:
+                self._after_write()
         self.current = None
 
 

@@ -12,9 +12,11 @@ from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
 from torchmetrics import MeanMetric
 
+from paint_lightning.data.samplers import counted
 from paint_lightning.data.tasks import TaskSpec
 from paint_lightning.engine.counts import Counts, TaskCounts
 from paint_lightning.engine.protocol import OpenCLIPExport, patch_tensors
+from paint_lightning.engine.sweeper import add_counts
 from paint_lightning.interpolation.combine import InPlaceCombiner
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.models.checkpoints_compat import check_task_specs, migrate_state_dict
@@ -114,6 +116,9 @@ class PaintModule(LightningModule):
         self.eval_tally: Counts | None = None
         self.last_eval: TaskCounts | None = None  # the live weights' counts of the latest validation/test loop
         self.train()  # build_clip returns eval mode; the trainer keeps whatever mode it finds
+        # A held-out set smaller than the number of processes leaves some shards empty; the counts
+        # are summed over all processes, so that is fine.
+        self.allow_zero_length_dataloader_with_multiple_devices = True
 
     # -- the model and its start point ------------------------------------------------------------
 
@@ -255,10 +260,8 @@ class PaintModule(LightningModule):
     def _tally(self, batch: Sequence[Tensor], dataloader_idx: int) -> None:
         assert self.eval_tally is not None
         images, labels = batch[0], torch.as_tensor(batch[1], device=self.device)
-        logits = self(images, self.task_specs[dataloader_idx].name)
-        self.eval_tally.total[dataloader_idx] += labels.numel()
-        self.eval_tally.correct[dataloader_idx, 0] += (logits.argmax(dim=-1) == labels).sum()
-        self.eval_tally.loss[dataloader_idx, 0] += F.cross_entropy(logits.double(), labels, reduction="sum")
+        self.eval_tally.total[dataloader_idx] += counted(labels).sum()
+        add_counts(self.eval_tally, dataloader_idx, 0, self(images, self.task_specs[dataloader_idx].name), labels)
 
     def _log_tally(self, split: str) -> None:
         # Integer counts summed once over all processes (every process gets here, even one whose

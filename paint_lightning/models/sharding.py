@@ -16,7 +16,10 @@ _BLOCK_LISTS = ("resblocks", "blocks", "stages")
 
 
 def shard_towers(module: Any, mesh: Any) -> None:
-    """Shards ``module.clip.visual`` and ``module.start_point.tower`` per block, then the rest.
+    """Shards ``module.clip.visual`` and ``module.start_point.tower``, block by block.
+
+    The frozen rest (text tower, heads, logit scale) stays replicated: it takes no gradients, so it
+    needs no synchronisation.
 
     Args:
         module: A :class:`~paint_lightning.PaintModule` after its start point exists.
@@ -30,7 +33,6 @@ def shard_towers(module: Any, mesh: Any) -> None:
         for block in tower_blocks(tower):
             fully_shard(block, mesh=data_parallel)
         fully_shard(tower, mesh=data_parallel)
-    fully_shard(module, mesh=data_parallel)
 
 
 def tower_blocks(tower: nn.Module) -> list[nn.Module]:

@@ -107,9 +107,7 @@ def test_bf16_true_keeps_the_start_point_exact(tmp_path) -> None:
     initial = {k: v.clone() for k, v in tiny_module(seed=0).clip.visual.state_dict().items()}
     checkpoint = ModelCheckpoint(tmp_path / "ckpt")
     sweep = InterpolationSweep(alphas=[0.0, 1.0], final_test=False, export=False)
-    trainer, module, _ = fit_tiny(
-        tmp_path, [sweep, checkpoint], epochs=1, precision="bf16-true", enable_checkpointing=True
-    )
+    fit_tiny(tmp_path, [sweep, checkpoint], epochs=1, precision="bf16-true", enable_checkpointing=True)
     state = torch.load(checkpoint.best_model_path, weights_only=True)["state_dict"]
     prefixes = ("start_point.tower.", "zero_shot_visual.")
     start = {
