@@ -12,11 +12,8 @@ from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
 from torchmetrics import MeanMetric
 
-from paint_lightning.data.samplers import counted
 from paint_lightning.data.tasks import TaskSpec
-from paint_lightning.engine.counts import Counts, TaskCounts
 from paint_lightning.engine.protocol import OpenCLIPExport, patch_tensors
-from paint_lightning.engine.sweeper import add_counts
 from paint_lightning.interpolation.combine import InPlaceCombiner
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.models.checkpoints_compat import check_task_specs, migrate_state_dict
@@ -26,12 +23,12 @@ from paint_lightning.models.schedules import Schedule, schedule_factor
 from paint_lightning.models.sharding import shard_towers
 from paint_lightning.models.snapshot import StartPoint
 from paint_lightning.models.source import CLIPSource, build_clip
+from paint_lightning.models.tally import EvalTally
 
 DEFAULT_HEAD_CACHE = "~/.cache/paint_lightning/heads"
-LIVE = Mix.of(1.0)
 
 
-class PaintModule(LightningModule):
+class PaintModule(EvalTally, LightningModule):
     """Fine-tunes the image tower of an open_clip CLIP under frozen text-derived heads.
 
     ``clip.visual`` is trained; ``start_point`` (a :class:`~paint_lightning.models.snapshot.StartPoint`,
@@ -113,8 +110,6 @@ class PaintModule(LightningModule):
         self.heads = nn.ParameterDict()
         self.task_specs: list[TaskSpec] = [TaskSpec(**task) for task in tasks or []]
         self.train_acc = MeanMetric()
-        self.eval_tally: Counts | None = None
-        self.last_eval: TaskCounts | None = None  # the live weights' counts of the latest validation/test loop
         self.train()  # build_clip returns eval mode; the trainer keeps whatever mode it finds
         # A held-out set smaller than the number of processes leaves some shards empty; the counts
         # are summed over all processes, so that is fine.
@@ -232,47 +227,6 @@ class PaintModule(LightningModule):
         self.log("train/loss", loss, prog_bar=True, batch_size=batch_size)
         self.log("train/acc", self.train_acc, prog_bar=True, on_step=True, on_epoch=True, batch_size=batch_size)
         return loss
-
-    def on_validation_epoch_start(self) -> None:
-        """Starts counting the live weights' held-out predictions."""
-        self.eval_tally = Counts.zeros([s.name for s in self.task_specs], [LIVE], self.device)
-
-    def validation_step(self, batch: Sequence[Tensor], batch_idx: int, dataloader_idx: int = 0) -> None:
-        """Counts correct predictions of the live weights on one held-out batch."""
-        self._tally(batch, dataloader_idx)
-
-    def on_validation_epoch_end(self) -> None:
-        """Sums the counts over processes and logs ``val/<task>/acc`` and ``val/<task>/loss``."""
-        self._log_tally("val")
-
-    def on_test_epoch_start(self) -> None:
-        """Starts counting the live weights' test predictions."""
-        self.on_validation_epoch_start()
-
-    def test_step(self, batch: Sequence[Tensor], batch_idx: int, dataloader_idx: int = 0) -> None:
-        """Counts correct predictions of the live weights on one test batch."""
-        self._tally(batch, dataloader_idx)
-
-    def on_test_epoch_end(self) -> None:
-        """Sums the counts over processes and logs ``test/<task>/acc`` and ``test/<task>/loss``."""
-        self._log_tally("test")
-
-    def _tally(self, batch: Sequence[Tensor], dataloader_idx: int) -> None:
-        assert self.eval_tally is not None
-        images, labels = batch[0], torch.as_tensor(batch[1], device=self.device)
-        self.eval_tally.total[dataloader_idx] += counted(labels).sum()
-        add_counts(self.eval_tally, dataloader_idx, 0, self(images, self.task_specs[dataloader_idx].name), labels)
-
-    def _log_tally(self, split: str) -> None:
-        # Integer counts summed once over all processes (every process gets here, even one whose
-        # shard of a small set was empty), then logged as the same value on every process.
-        assert self.eval_tally is not None
-        counts = self.eval_tally.reduced(lambda t: self.trainer.strategy.reduce(t, reduce_op="sum"))
-        self.last_eval = counts.column(LIVE)
-        for task in counts.tasks:
-            if self.last_eval.total[task]:
-                self.log(f"{split}/{task}/acc", self.last_eval.accuracy(task) / 100.0, sync_dist=False)
-                self.log(f"{split}/{task}/loss", self.last_eval.mean_loss(task), sync_dist=False)
 
     # -- optimisation ----------------------------------------------------------------------------
 
