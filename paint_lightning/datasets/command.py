@@ -115,7 +115,8 @@ def _build(namespace: Any) -> tuple[Task | None, str | None]:
     parser.add_argument("--task", type=Task)
     try:
         config = parser.parse_object({"task": namespace.as_dict() if hasattr(namespace, "as_dict") else namespace})
-        return parser.instantiate_classes(config).task, None
+        instantiate = getattr(parser, "instantiate", None) or parser.instantiate_classes  # jsonargparse < 4.49
+        return instantiate(config).task, None
     except Exception as err:
         return None, _unwrap(str(err))
 
