@@ -70,9 +70,7 @@ def run(action: str, configs: Sequence[str], overrides: Sequence[str] = (), verb
         missing += not fine
         print("\n".join(lines) + "\n")
     print(
-        f"{len(entries) - missing} of {len(entries)} tasks have their data."
-        if missing
-        else "All tasks have their data."
+        f"{len(entries) - missing} of {len(entries)} tasks have their data." if missing else "Every task has its data."
     )
     return missing == 0
 
