@@ -33,7 +33,7 @@ ILSVRC2012_img_train.tar, ILSVRC2012_img_val.tar, ILSVRC2012_devkit_t12.tar.gz
     obtain_text = """Manual (licence): register at https://image-net.org/download-images.php, download the three
 archives above (ILSVRC 2012) into imagenet/; they are extracted on first use. A flat val/ folder must be sorted into
 <wnid> folders (torchvision does it from the archives). Without ImageNet, use the lighter support set
-(CIFAR-10, CIFAR-100, STL-10): configs/paper/support/light.yaml."""
+(CIFAR-10, CIFAR-100, STL-10): add --config configs/paper/shared/support_light.yaml."""
 
     def _index(self, split: Split) -> SplitIndex:
         official = "train" if split == "train" else "val"

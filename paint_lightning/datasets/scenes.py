@@ -102,7 +102,7 @@ class SUN397(_SplitByRule):
     """SUN397 scenes: 108,754 images, 397 classes (torchvision ``SUN397`` downloads it).
 
     By default the official partition 1 (``Training_01.txt`` / ``Testing_01.txt``: 19,850 / 19,850,
-    50 per class each), as the PAINT and task-vectors code use; ``partition: null`` uses a seeded
+    50 per class each), as the task-vectors code uses; ``partition: null`` uses a seeded
     per-class 60/20/20 train/val/test split of all images; ``split_file`` a CoOp split file
     (``split_zhou_SUN397.json``, 15,880 / 3,970 / 19,850).
 

@@ -86,3 +86,54 @@ def test_paper_recipe_reaches_the_parsed_config() -> None:
     assert fit.data.batch_size == 128 and fit.model.scheduler == "cosine" and fit.model.warmup_steps == 500
     assert fit.sweep.criterion == "mean" and fit.sweep.alphas == [round(0.1 * i, 1) for i in range(11)]
     assert fit.data.patch[0].dataset == "dtd" and fit.data.patch[0].heldout_from == "val"
+
+
+def test_readme_csv_yaml_is_the_example_config_and_patches_on_a_csv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_data_root: Path
+) -> None:
+    import json
+    import re
+
+    import yaml
+
+    from paint_lightning.cli import main
+
+    readme = (REPO / "README.md").read_text()
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "CSVSource" in b)
+    example = REPO / "configs" / "examples" / "csv_task.yaml"
+    assert yaml.safe_load(block) == yaml.safe_load(example.read_text())
+    assert len(block.strip().splitlines()) <= 10
+    # The user's images and CSV files, relative to the working directory as in the example.
+    trust_fake_checksums(monkeypatch)
+    monkeypatch.setenv("PAINT_DATA_ROOT", str(fake_data_root))
+    monkeypatch.chdir(tmp_path)
+    parts = tmp_path / "data" / "parts"
+    (parts / "img").mkdir(parents=True)
+    rows = {"train": [], "test": []}
+    for i in range(12):
+        label = "gear" if i % 2 else "bolt"
+        Image.fromarray(np.full((8, 8, 3), 200 if i % 2 else 30, np.uint8)).save(parts / "img" / f"{i}.png")
+        rows["test" if i >= 8 else "train"].append(f"img/{i}.png,{label}")
+    for split, lines in rows.items():
+        (parts / f"{split}.csv").write_text("\n".join(["path,label", *lines]) + "\n")
+    tiny = yaml.safe_load((REPO / "tests" / "conf" / "tiny.yaml").read_text())
+    tiny["model"]["clip"].update(name=None, pretrained=None)  # the tiny inline CLIP instead of ViT-B-32
+    (tmp_path / "tiny_model.yaml").write_text(yaml.safe_dump({"trainer": tiny["trainer"], "model": tiny["model"]}))
+    main(
+        [
+            "fit",
+            "--config",
+            str(example),
+            "--config",
+            str(tmp_path / "tiny_model.yaml"),
+            '--data.support=[{dataset: cifar10, templates: ["a photo of a {}."]}]',
+            "--data.batch_size=4",
+            "--data.num_workers=0",
+            "--data.heldout_fraction=0.25",
+            f"--trainer.default_root_dir={tmp_path}",
+            "--sweep.export=false",
+        ]
+    )
+    report = json.loads((tmp_path / "lightning_logs" / "version_0" / "paint_report.json").read_text())
+    assert report["tasks"]["parts"]["role"] == "patch" and report["tasks"]["parts"]["num_examples"] == 2
+    assert report["test"]["tasks"]["parts"]["num_examples"] == 4
