@@ -85,7 +85,9 @@ def config_tasks(configs: Sequence[str], overrides: Sequence[str] = ()) -> list[
         def instantiate_classes(self) -> None:
             raise _Parsed(self.config)
 
-    args = ["fit", *(item for config in configs for item in ("--config", config)), *overrides]
+    # The model is never built: a placeholder lets a data-only config parse (any config's own model wins).
+    placeholder = ["--model.clip", '{"name": "not-used-by-paint-data"}']
+    args = ["fit", *placeholder, *(item for config in configs for item in ("--config", config)), *overrides]
     argv, sys.argv = sys.argv, sys.argv[:1]  # LightningCLI warns when given args while sys.argv has some
     seed_log = logging.getLogger("lightning.fabric.utilities.seed")
     level = seed_log.level

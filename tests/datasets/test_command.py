@@ -110,3 +110,11 @@ def test_list_prints_the_registry(capsys) -> None:
     assert len(out) == 18 and out[0].split()[:3] == ["dataset", "classes", "splits"]
     assert any(line.split()[:4] == ["sun397", "397", "train/test", "yes"] for line in out)
     assert any(line.split()[:4] == ["imagenet", "1000", "train/test", "manual"] for line in out)
+
+
+def test_check_needs_no_model_section(tmp_path: Path, capsys) -> None:
+    fake_mnist(tmp_path)
+    config = tmp_path / "data_only.yaml"
+    config.write_text(f"data:\n  patch: [{{dataset: mnist, root: {tmp_path}}}]\n")
+    main(["data", "check", "--config", str(config)])
+    assert "[ok]      mnist (data.patch[0], patch)" in capsys.readouterr().out
