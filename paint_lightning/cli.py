@@ -94,6 +94,7 @@ def _spec_dicts(specs: list[TaskSpec]) -> list[dict[str, Any]]:
 # Each function takes the arguments after the command name; its module is imported only when used.
 EXTRA_COMMANDS: dict[str, tuple[str, str, str]] = {
     "pretrain": ("paint_lightning.world.pretrain", "pretrain_main", "Pretrain the offline world's tiny CLIP."),
+    "data": ("paint_lightning.datasets.command", "data_main", "Check or fetch a config's data (check|download|list)."),
 }
 
 

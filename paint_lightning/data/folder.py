@@ -10,7 +10,7 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 from torchvision.datasets import ImageFolder
 
-from paint_lightning.data.sources import ImageSource, Split, Transform
+from paint_lightning.data.sources import ImageSource, Split, Transform, fingerprint_json
 
 log = logging.getLogger(__name__)
 
@@ -18,10 +18,16 @@ BadImagePolicy = Literal["error", "skip"]
 
 
 class ImageFolderSource(ImageSource):
-    """Images in ``root/train/<class>/...`` and ``root/test/<class>/...``.
+    """Images in ``root/train/<class>/...`` and ``root/test/<class>/...`` (and optionally ``root/val``).
 
-    Class names are the sub-folder names in sorted order with ``_`` read as a space, unless
-    ``classnames`` is given in the task.
+    The class folders of the train split define the labels of every split: label ``i`` is the
+    ``i``-th train class folder in sorted order. Another split with a class folder the train split
+    lacks is an error; one missing a train class is an error too unless
+    ``allow_missing_classes`` (then a warning), and its images keep the train labels either way, so
+    a test folder with fewer classes never shifts labels onto the wrong heads.
+
+    Class names are the train class folder names with ``_`` read as a space, unless the task
+    gives ``classnames``.
 
     Args:
         root: Folder holding one sub-folder per split.
@@ -30,6 +36,10 @@ class ImageFolderSource(ImageSource):
         on_bad_image: ``error`` stops at an unreadable image naming the file; ``skip`` drops
             unreadable images (checked once, when the split is first built) and logs them.
         templates: Recommended prompt templates for this data set (optional).
+        val_dir: Sub-folder of an official validation split (optional); with it the task may use
+            ``heldout_from: val`` to choose alpha on it instead of on a part of the train split.
+        allow_missing_classes: Let the test (or val) split lack some train classes (a warning
+            names them); otherwise that is an error.
     """
 
     def __init__(
@@ -39,11 +49,16 @@ class ImageFolderSource(ImageSource):
         test_dir: str = "test",
         on_bad_image: BadImagePolicy = "error",
         templates: list[str] | None = None,
+        val_dir: str | None = None,
+        allow_missing_classes: bool = False,
     ) -> None:
         self.root = Path(root).expanduser()
-        self.split_dirs = {"train": train_dir, "test": test_dir}
+        self.split_dirs: dict[str, str] = {"train": train_dir, "test": test_dir}
+        if val_dir is not None:
+            self.split_dirs["val"] = val_dir
         self.on_bad_image = on_bad_image
         self.templates = templates
+        self.allow_missing_classes = allow_missing_classes
         if not self.root.is_dir():
             raise ValueError(
                 f"source.root={root!r}: folder not found. Point it at a folder holding "
@@ -51,23 +66,84 @@ class ImageFolderSource(ImageSource):
             )
 
     @property
+    def splits(self) -> tuple[Split, ...]:
+        """``train`` and ``test``, plus ``val`` when ``val_dir`` is set."""
+        return ("train", "val", "test") if "val" in self.split_dirs else ("train", "test")
+
+    @property
     def classnames(self) -> list[str]:
         """Sorted class folder names of the train split, ``_`` replaced by spaces."""
-        split_root = self._split_root("train")
-        return [p.name.replace("_", " ") for p in sorted(split_root.iterdir()) if p.is_dir()]
+        return [name.replace("_", " ") for name in self.class_folders()]
+
+    def class_folders(self) -> list[str]:
+        """The train split's class folder names in label order (sorted)."""
+        return _subfolders(self._split_root("train"))
 
     def dataset(self, split: Split, transform: Transform | None = None) -> Dataset:
-        """The split as a torchvision ``ImageFolder`` (bad images handled per ``on_bad_image``)."""
-        folder = _CheckedImageFolder(str(self._split_root(split)), transform=transform)
+        """The split as a torchvision ``ImageFolder`` labelled by the train split's classes."""
+        split_root = self._split_root(split)
+        classes = self.class_folders()
+        missing: list[str] = []
+        if split != "train":
+            present = _subfolders(split_root)
+            extra = sorted(set(present) - set(classes))
+            if extra:
+                raise ValueError(
+                    f"source.root={str(self.root)!r}: the {split} folder '{self.split_dirs[split]}' has class "
+                    f"folders {extra} that are not in the train split '{self.split_dirs['train']}' (which defines "
+                    "the labels). Remove or rename them, or add them to the train split."
+                )
+            missing = sorted(set(classes) - set(present))
+            if missing and not self.allow_missing_classes:
+                raise ValueError(
+                    f"source.root={str(self.root)!r}: the {split} folder '{self.split_dirs[split]}' lacks class "
+                    f"folders {missing} of the train split. Add them, or set source.allow_missing_classes=true "
+                    "to evaluate without those classes (their labels stay reserved)."
+                )
+            if missing:
+                log.warning(
+                    "%s: the %s split has no folder for classes %s; evaluating without them.", self.root, split, missing
+                )
+        try:
+            folder = _CheckedImageFolder(str(split_root), transform, classes, allow_empty=bool(missing))
+        except FileNotFoundError as err:
+            raise ValueError(
+                f"source.root={str(self.root)!r}, {split} split: {err}. Add images or remove the folder."
+            ) from err
         if self.on_bad_image == "skip":
             folder.drop_unreadable()
         return folder
+
+    def labels(self, split: Split) -> list[int]:
+        """Labels of ``split`` in item order."""
+        return list(self.dataset(split).targets)  # type: ignore[attr-defined]
+
+    def fingerprint(self, split: Split) -> str:
+        """Hash of the class folders and the sorted (path relative to the split folder, label) list."""
+        folder = self.dataset(split)
+        base = self._split_root(split)
+        items = [(Path(path).relative_to(base).as_posix(), label) for path, label in folder.samples]  # type: ignore[attr-defined]
+        return fingerprint_json({"classes": self.class_folders(), "split": split, "items": sorted(items)})
 
     def describe(self) -> dict[str, Any]:
         """Source and root."""
         return {"source": type(self).__name__, "root": str(self.root)}
 
+    def layout(self) -> str:
+        """The expected folders."""
+        lines = [f"{self.root}/{d}/<class name>/<image>.jpg|png|...   ({s} split)" for s, d in self.split_dirs.items()]
+        return "\n".join(lines) + "\nthe train split's class folders define the labels of every split"
+
+    def obtain(self) -> str:
+        """Your own images: nothing to download."""
+        return "Your own images: put one folder per class under each split folder (see docs/datasets.md)."
+
     def _split_root(self, split: Split) -> Path:
+        if split not in self.split_dirs:
+            raise ValueError(
+                f"source.root={str(self.root)!r}: this folder task has no {split} split; set source.{split}_dir "
+                "to the folder of its official validation images, or use heldout_from: train."
+            )
         path = self.root / self.split_dirs[split]
         if not path.is_dir():
             raise ValueError(
@@ -77,8 +153,19 @@ class ImageFolderSource(ImageSource):
         return path
 
 
+def _subfolders(path: Path) -> list[str]:
+    return sorted(p.name for p in path.iterdir() if p.is_dir())
+
+
 class _CheckedImageFolder(ImageFolder):
-    """``ImageFolder`` whose errors name the file that could not be read."""
+    """``ImageFolder`` with fixed classes whose errors name the file that could not be read."""
+
+    def __init__(self, root: str, transform: Transform | None, classes: list[str], allow_empty: bool) -> None:
+        self._fixed_classes = list(classes)
+        super().__init__(root, transform=transform, allow_empty=allow_empty)
+
+    def find_classes(self, directory: str) -> tuple[list[str], dict[str, int]]:
+        return list(self._fixed_classes), {name: i for i, name in enumerate(self._fixed_classes)}
 
     def __getitem__(self, index: int) -> Any:
         path, _ = self.samples[index]

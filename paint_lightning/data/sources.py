@@ -44,6 +44,37 @@ class ImageSource(ABC):
         """A JSON-able description of the source, for reports and metadata."""
         return {"source": type(self).__name__}
 
+    # -- optional: what ``paint data check`` / ``paint data download`` report and do ---------------
+
+    def labels(self, split: Split) -> list[int] | None:
+        """The labels of ``split`` in item order, read without decoding images (``None``: unknown).
+
+        ``paint data check`` counts images per class with it; sources backed by files or label
+        arrays override it.
+        """
+        return None
+
+    def layout(self) -> str:
+        """Where the files of this source must lie on disk (a short, indented text; empty: none)."""
+        return ""
+
+    def obtain(self) -> str:
+        """How to get the files: the download flag, the URL, or the manual steps (empty: nothing to get)."""
+        return ""
+
+    def can_fetch(self) -> bool:
+        """Whether :meth:`fetch` can download the files (torchvision data sets with a download URL)."""
+        return False
+
+    def fetch(self) -> None:
+        """Downloads the files where possible (``paint data download``).
+
+        Raises:
+            NotImplementedError: When the files cannot be downloaded automatically; :meth:`obtain`
+                says how to get them.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot download its files. {self.obtain()}".strip())
+
     def fingerprint(self, split: Split) -> str:
         """A short hash that changes when the items of ``split`` (or their labels) change.
 

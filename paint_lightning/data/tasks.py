@@ -15,11 +15,24 @@ _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 @dataclass
 class Task:
-    """One classification task.
+    """One classification task: a registry data set (short form) or any :class:`ImageSource`.
+
+    Short form, one line in YAML: ``- {dataset: mnist, root: ~/data}`` builds the registry's
+    source (see ``docs/datasets.md``); ``name`` defaults to the data set's key. Long form:
+    ``source: {class_path: ..., init_args: {...}}``. Give one of ``dataset`` and ``source``.
 
     Attributes:
-        name: Identifier used in logs, reports and metric names (letters, digits, ``_``, ``-``).
-        source: Where the images come from (an :class:`ImageSource`).
+        name: Identifier used in logs, reports and metric names (letters, digits, ``_``, ``-``);
+            defaults to ``dataset``.
+        source: Where the images come from (an :class:`ImageSource`); built from ``dataset`` in the
+            short form.
+        dataset: A registry data set (``cars``, ``mnist``, ``imagenet``...; short form).
+        root: Data root holding the registry data set's folder (short form); default: the
+            ``PAINT_DATA_ROOT`` environment variable. ``~`` and ``$VARIABLES`` are expanded.
+        download: Download the registry data set on first use when missing (short form;
+            torchvision data sets only).
+        options: Per-data-set options of the registry source (short form), e.g.
+            ``{partition: 2}`` for ``sun397`` or ``{split: seeded}`` for ``resisc45``.
         classnames: Class names by label; defaults to the source's own.
         templates: Prompt templates (each with ``{}``) or a preset name (``simple``,
             ``openai_imagenet``, ``simple_imagenet``); defaults to the source's recommended
@@ -30,11 +43,39 @@ class Task:
             test split.
     """
 
-    name: str
-    source: ImageSource
+    name: str | None = None
+    source: ImageSource | None = None
     classnames: list[str] | None = None
     templates: list[str] | str | None = None
     heldout_from: Literal["train", "val"] = "train"
+    dataset: str | None = None
+    root: str | None = None
+    download: bool = False
+    options: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.dataset is not None:
+            if self.source is not None:
+                raise ValueError(
+                    f"task {self.name or self.dataset!r}: give either dataset={self.dataset!r} (a registry data set) "
+                    "or source (any ImageSource), not both."
+                )
+            from paint_lightning.datasets.registry import build_source  # the registry imports this package
+
+            field = f"task {self.name or self.dataset!r}"
+            self.source = build_source(self.dataset, self.root, self.download, self.options, field)
+            if self.name is None:
+                self.name = self.dataset
+        elif self.source is None:
+            raise ValueError(
+                f"task {self.name!r}: no data. Give dataset: <registry key> (e.g. dataset: mnist, see "
+                "docs/datasets.md) or source: {class_path: ..., init_args: ...}."
+            )
+        elif any(value is not None for value in (self.root, self.options)) or self.download:
+            raise ValueError(
+                f"task {self.name!r}: root, download and options belong to the short form (dataset: ...); with "
+                "source, give them in source.init_args."
+            )
 
 
 @dataclass(frozen=True)
@@ -57,6 +98,7 @@ def resolve_task(task: Task, role: Role, field_name: str) -> TaskSpec:
     Raises:
         ValueError: Naming ``field_name`` and the fix, for a bad name, class names or templates.
     """
+    assert task.source is not None  # set in Task.__post_init__
     if not isinstance(task.name, str) or not _NAME.match(task.name):
         raise ValueError(
             f"{field_name}.name={task.name!r}: use letters, digits, '_' or '-' only (it names metrics and files)."
@@ -70,6 +112,11 @@ def resolve_task(task: Task, role: Role, field_name: str) -> TaskSpec:
                 f"{type(task.source).__name__} has {len(source_names)} classes; give one name per "
                 "class label, in label order (or leave classnames out to use the data set's)."
             )
+    elif getattr(task.source, "duplicate_classnames", False):
+        # A registry list that names two classes alike on purpose (ImageNet's standard CLIP names).
+        classnames = list(source_names)
+        if not classnames or any(not isinstance(n, str) or not n.strip() for n in classnames):
+            raise ValueError(f"{field_name}: the data set's stored class names are empty or blank.")
     else:
         classnames = check_classnames(source_names, f"{field_name}.source.classnames")
     if task.heldout_from not in ("train", "val"):
@@ -79,6 +126,11 @@ def resolve_task(task: Task, role: Role, field_name: str) -> TaskSpec:
             f"{field_name}.heldout_from='val' but {type(task.source).__name__} has no official validation "
             f"split (it has {', '.join(task.source.splits)}); use heldout_from: train to carve one from the "
             "train split."
+        )
+    if task.dataset is not None and getattr(task.source, "root", "") is None:
+        raise ValueError(
+            f"{field_name}.root is not set and neither is the PAINT_DATA_ROOT environment variable: point one of them "
+            f"at the folder holding your data sets (dataset {task.dataset!r} lies in a sub-folder of it)."
         )
     templates = task.templates
     if templates is None:

@@ -1,0 +1,120 @@
+"""``paint data check|download|list``: per-task reports, what is missing and how to get it, downloads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from paint_lightning.cli import main
+from tests.datasets.fakes import fake_mnist, trust_fake_checksums
+
+
+def _config(tmp_path: Path, data: str) -> str:
+    path = tmp_path / "run.yaml"
+    path.write_text(f"model:\n  clip: {{name: ViT-B-32, pretrained: openai}}\ndata:\n{data}")
+    return str(path)
+
+
+PATCH_MNIST_SUPPORT_CIFAR = """  patch:
+    - {dataset: mnist}
+  support:
+    - {dataset: cifar10}
+    - name: own
+      source: {class_path: ImageFolderSource, init_args: {root: /nowhere/own}}
+"""
+
+
+def test_check_reports_each_task_and_what_to_fetch(tmp_path: Path, monkeypatch, capsys) -> None:
+    fake_mnist(tmp_path / "root")
+    monkeypatch.setenv("PAINT_DATA_ROOT", str(tmp_path / "root"))
+    with pytest.raises(SystemExit) as info:
+        main(["data", "check", "--config", _config(tmp_path, PATCH_MNIST_SUPPORT_CIFAR)])
+    out = capsys.readouterr().out
+    assert info.value.code == 1
+    assert "[ok]      mnist (data.patch[0], patch)" in out
+    assert "train: 6 images, 6/10 classes (1 to 1 per class); no images of ['5', '6', '7', '8']" in out
+    assert "test:  3 images, 3/10 classes" in out and "\n            9: 1\n" in out  # per-class counts
+    assert "[MISSING] cifar10 (data.support[0], support)" in out
+    assert "problem: train: the train split is not readable" in out
+    assert f"{tmp_path / 'root' / 'cifar-10-batches-py'}/" in out and "data_batch_1 ... data_batch_5" in out
+    assert "https://www.cs.toronto.edu/~kriz/cifar.html" in out and "`paint data download`" in out
+    assert "[MISSING] data.support[1] (support): the task cannot be built" in out
+    assert "source.root='/nowhere/own': folder not found" in out and "Union subtypes" not in out
+    assert "1 of 3 tasks have their data." in out
+
+
+def test_check_composes_configs_and_overrides(tmp_path: Path, monkeypatch, capsys) -> None:
+    from tests.datasets.fakes import fake_eurosat
+
+    repo = Path(__file__).parents[2]
+    fake_eurosat(tmp_path)
+    monkeypatch.setenv("PAINT_DATA_ROOT", str(tmp_path))
+    config = str(repo / "configs/paper/vit_b32/eurosat.yaml")
+    main(["data", "check", "--config", config, "--data.support=[{dataset: eurosat, name: again}]"])
+    out = capsys.readouterr().out
+    assert "[ok]      eurosat (data.patch[0], patch)" in out and "[ok]      again (data.support[0], support)" in out
+    assert "imagenet" not in out and "Every task has its data." in out
+
+
+def test_check_notices_listed_files_that_are_gone(tmp_path: Path, monkeypatch, capsys) -> None:
+    from tests.datasets.fakes import fake_food101
+
+    fake_food101(tmp_path)
+    (tmp_path / "food-101" / "images" / "dish_005" / "test0.jpg").unlink()
+    config = _config(tmp_path, f"  patch:\n    - {{dataset: food101, root: {tmp_path}}}\n")
+    with pytest.raises(SystemExit):
+        main(["data", "check", "--config", config])
+    out = capsys.readouterr().out
+    assert "problem: test: 1 listed image files are missing (first: " in out and "dish_005/test0.jpg" in out
+    main(["data", "check", "--config", config, "--quick"])  # --quick skips that check
+    assert "Every task has its data." in capsys.readouterr().out
+
+
+def test_download_fetches_what_torchvision_can_then_checks(tmp_path: Path, monkeypatch, capsys) -> None:
+    from torchvision.datasets import MNIST
+
+    fetched: list[str] = []
+
+    def fake_download(self: MNIST) -> None:  # stands in for the network: writes MNIST's real file format
+        fetched.append(self.root)
+        fake_mnist(Path(self.root))
+
+    monkeypatch.setattr(MNIST, "download", fake_download)
+    config = _config(tmp_path, f"  patch:\n    - {{dataset: mnist, root: {tmp_path / 'root'}}}\n")
+    main(["data", "download", "--config", config])
+    out = capsys.readouterr().out
+    assert fetched and "downloading mnist (MNIST) ..." in out and "Every task has its data." in out
+    cars = _config(tmp_path, f"  patch:\n    - {{dataset: cars, root: {tmp_path / 'root'}}}\n")
+    with pytest.raises(SystemExit):
+        main(["data", "download", "--config", cars])
+    out = capsys.readouterr().out
+    assert "cars: cannot be downloaded automatically" in out and "pytorch/vision/issues/7545" in out
+
+
+def test_download_flag_on_the_task_fetches_on_first_use(tmp_path: Path, monkeypatch) -> None:
+    from torchvision.datasets import SVHN
+
+    from paint_lightning.data import Task
+    from tests.datasets.fakes import fake_svhn
+
+    trust_fake_checksums(monkeypatch)
+    monkeypatch.setattr(SVHN, "download", lambda self: fake_svhn(Path(self.root).parent))
+    task = Task(dataset="svhn", root=str(tmp_path), download=True)
+    assert task.source.labels("test") == [0, 5]
+
+
+def test_list_prints_the_registry(capsys) -> None:
+    main(["data", "list"])
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 18 and out[0].split()[:3] == ["dataset", "classes", "splits"]
+    assert any(line.split()[:4] == ["sun397", "397", "train/test", "yes"] for line in out)
+    assert any(line.split()[:4] == ["imagenet", "1000", "train/test", "manual"] for line in out)
+
+
+def test_check_needs_no_model_section(tmp_path: Path, capsys) -> None:
+    fake_mnist(tmp_path)
+    config = tmp_path / "data_only.yaml"
+    config.write_text(f"data:\n  patch: [{{dataset: mnist, root: {tmp_path}}}]\n")
+    main(["data", "check", "--config", str(config)])
+    assert "[ok]      mnist (data.patch[0], patch)" in capsys.readouterr().out
