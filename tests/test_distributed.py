@@ -150,7 +150,13 @@ def test_batchnorm_tower_under_ddp_is_swept_and_saved_with_the_same_statistics(t
         "--trainer.strategy=ddp",
         f"--trainer.default_root_dir={tmp_path / 'fit'}",
         "--sweep.final_test=false",
+        "--trainer.limit_val_batches=0",  # no validation pass whose DDP forward would broadcast rank 0's buffers
+        "--trainer.callbacks+=tests.probes.BatchNormDigest",
+        f"--trainer.callbacks.directory={tmp_path / 'digests'}",
     )
+    digests = [json.loads(p.read_text()) for p in sorted((tmp_path / "digests").glob("rank*.json"))]
+    assert len(digests) == 2 and digests[0]["buffers"] > 0
+    assert digests[0]["sha256"] == digests[1]["sha256"]  # both processes evaluated the same statistics
     (fit,) = _reports(tmp_path / "fit")
     _paint(
         "validate",
