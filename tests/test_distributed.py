@@ -14,6 +14,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "tests" / "conf" / "tiny.yaml"
 TINY_RESNET = REPO / "tests" / "conf" / "tiny_resnet.yaml"
+DDP = ["--trainer.devices=2", "--trainer.strategy=ddp"]
 pytestmark = pytest.mark.slow
 
 
@@ -64,6 +65,24 @@ def single_process_run(tmp_path_factory) -> Path:
     return root
 
 
+def _validate(checkpoint: Path, root: Path, *runs: list[str], config: Path = TINY) -> list[dict]:
+    """``paint validate`` of ``checkpoint`` once per list of extra arguments; their reports."""
+    reports = []
+    for index, extra in enumerate(runs):
+        out = root / f"validate{index}"
+        _paint(
+            "validate",
+            "--config",
+            str(config),
+            f"--ckpt_path={checkpoint}",
+            f"--trainer.default_root_dir={out}",
+            *extra,
+        )
+        (report,) = _reports(out)
+        reports.append(report)
+    return reports
+
+
 def _checkpoint(root: Path) -> Path:
     return next(root.rglob("checkpoints/*.ckpt"))
 
@@ -73,8 +92,7 @@ def test_ddp_fit_counts_every_heldout_example_once_and_writes_once(single_proces
         "fit",
         "--config",
         str(TINY),
-        "--trainer.devices=2",
-        "--trainer.strategy=ddp",
+        *DDP,
         f"--trainer.default_root_dir={tmp_path}",
     )
     (single,) = _reports(single_process_run)
@@ -93,18 +111,9 @@ def test_ddp_fit_counts_every_heldout_example_once_and_writes_once(single_proces
 
 
 def test_sweep_of_a_checkpoint_is_identical_on_one_and_two_processes(single_process_run, tmp_path) -> None:
-    checkpoint = _checkpoint(single_process_run)
-    for name, extra in (("one", []), ("two", ["--trainer.devices=2", "--trainer.strategy=ddp"])):
-        _paint(
-            "validate",
-            "--config",
-            str(TINY),
-            f"--ckpt_path={checkpoint}",
-            f"--trainer.default_root_dir={tmp_path / name}",
-            *extra,
-        )
-    (one,) = _reports(tmp_path / "one")
-    (two,) = _reports(tmp_path / "two")
+    one, two = _validate(
+        _checkpoint(single_process_run), tmp_path, [], ["--trainer.devices=2", "--trainer.strategy=ddp"]
+    )
     assert _sweep_view(one) == _sweep_view(two)
     assert len(set(one["tasks"]["patches"]["accuracy"])) > 1  # the curve is not flat: a real test
 
@@ -146,8 +155,7 @@ def test_batchnorm_tower_under_ddp_is_swept_and_saved_with_the_same_statistics(t
         "fit",
         "--config",
         str(TINY_RESNET),
-        "--trainer.devices=2",
-        "--trainer.strategy=ddp",
+        *DDP,
         f"--trainer.default_root_dir={tmp_path / 'fit'}",
         "--sweep.final_test=false",
         "--trainer.limit_val_batches=0",  # no validation pass whose DDP forward would broadcast rank 0's buffers
@@ -158,14 +166,7 @@ def test_batchnorm_tower_under_ddp_is_swept_and_saved_with_the_same_statistics(t
     assert len(digests) == 2 and digests[0]["buffers"] > 0
     assert digests[0]["sha256"] == digests[1]["sha256"]  # both processes evaluated the same statistics
     (fit,) = _reports(tmp_path / "fit")
-    _paint(
-        "validate",
-        "--config",
-        str(TINY_RESNET),
-        f"--ckpt_path={_checkpoint(tmp_path / 'fit')}",
-        f"--trainer.default_root_dir={tmp_path / 'validate'}",
-    )
-    (validate,) = _reports(tmp_path / "validate")
+    (validate,) = _validate(_checkpoint(tmp_path / "fit"), tmp_path, [], config=TINY_RESNET)
     assert _sweep_view(validate) == _sweep_view(fit)
 
 
@@ -175,8 +176,7 @@ def test_heldout_set_smaller_than_the_number_of_processes_does_not_hang(tmp_path
         "fit",
         "--config",
         str(TINY),
-        "--trainer.devices=2",
-        "--trainer.strategy=ddp",
+        *DDP,
         "--trainer.max_epochs=1",
         "--data.heldout_max=1",
         f"--trainer.default_root_dir={tmp_path / 'fit'}",
@@ -184,18 +184,7 @@ def test_heldout_set_smaller_than_the_number_of_processes_does_not_hang(tmp_path
     )
     (report,) = _reports(tmp_path / "fit")
     assert {name: task["num_examples"] for name, task in report["tasks"].items()} == {"patches": 1, "other": 1}
-    _paint(
-        "validate",
-        "--config",
-        str(TINY),
-        f"--ckpt_path={_checkpoint(tmp_path / 'fit')}",
-        "--trainer.devices=2",
-        "--trainer.strategy=ddp",
-        "--data.heldout_max=1",
-        f"--trainer.default_root_dir={tmp_path / 'validate'}",
-        timeout=180,
-    )
-    (validate,) = _reports(tmp_path / "validate")
+    (validate,) = _validate(_checkpoint(tmp_path / "fit"), tmp_path, [*DDP, "--data.heldout_max=1"])
     assert _sweep_view(validate) == _sweep_view(report)
 
 
@@ -219,17 +208,7 @@ def test_fsdp_sharded_towers_sweep_and_export_like_one_process(tmp_path) -> None
     _paint("fit", "--config", str(TINY), *FSDP, f"--trainer.default_root_dir={tmp_path / 'fit'}")
     (fit,) = _reports(tmp_path / "fit")
     checkpoint = _checkpoint(tmp_path / "fit")
-    for name, extra in (("one", []), ("fsdp", FSDP)):
-        _paint(
-            "validate",
-            "--config",
-            str(TINY),
-            f"--ckpt_path={checkpoint}",
-            *extra,
-            f"--trainer.default_root_dir={tmp_path / name}",
-        )
-    (one,) = _reports(tmp_path / "one")
-    (fsdp,) = _reports(tmp_path / "fsdp")
+    one, fsdp = _validate(checkpoint, tmp_path, [], FSDP)
     assert _sweep_view(fsdp) == _sweep_view(one) == _sweep_view(fit)
     assert len(set(one["tasks"]["patches"]["accuracy"])) > 1  # the curve is not flat: a real test
     exported, meta = load_patched(next((tmp_path / "fit").rglob("patched.safetensors")))
