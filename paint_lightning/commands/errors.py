@@ -151,6 +151,11 @@ def clean(message: str) -> str:
         ]
         useful = [e for e in errors if not e.startswith("Expected a <class 'NoneType'>")]
         if useful:
+            first = message.splitlines()[0].strip()
+            where = first if first.startswith("Parser key") else ""
+            given = [line.strip() for line in message.splitlines() if line.strip().startswith("Given value:")]
+            if useful[0].startswith("Expected") and given:  # a type mismatch: say what was given
+                return " ".join([where, useful[0] + ";", given[0].replace("Given value", "got")]).strip()
             return useful[0]
     return message
 
