@@ -169,10 +169,42 @@ def load_model(
     """
     source = clip if isinstance(clip, CLIPSource) else CLIPSource(**dict(clip))
     module = PaintModule(source, head_cache_dir=head_cache_dir, tasks=[spec.to_dict() for spec in specs])
+    recorded = (
+        recorded_preprocess(source.pretrained) if source.image_mean is None and source.image_std is None else None
+    )
+    if recorded is not None:
+        use_preprocess(module, recorded)
     module.configure_model()
     if specs:
         module.set_tasks(specs, device=device)
     return module.to(device).eval()
+
+
+def recorded_preprocess(pretrained: str | None) -> dict[str, Any] | None:
+    """The preprocessing an export records beside its weights (``patched.json``, ``open_clip_config.json``)."""
+    if not pretrained or not Path(pretrained).expanduser().is_file():
+        return None
+    weights = Path(pretrained).expanduser()
+    for meta in (weights.with_suffix(".json"), weights.parent / "open_clip_config.json"):
+        if meta.is_file():
+            try:
+                cfg = json.loads(meta.read_text(encoding="utf-8")).get("preprocess_cfg")
+            except (ValueError, AttributeError):
+                continue
+            if isinstance(cfg, dict):
+                return cfg
+    return None
+
+
+def use_preprocess(module: PaintModule, preprocess_cfg: Mapping[str, Any]) -> None:
+    """Gives the model the transforms of ``preprocess_cfg`` (open_clip's ``PreprocessCfg`` fields)."""
+    from open_clip.transform import PreprocessCfg, image_transform_v2
+
+    fields = set(PreprocessCfg.__dataclass_fields__)
+    cfg = {k: (tuple(v) if isinstance(v, list) else v) for k, v in preprocess_cfg.items() if k in fields}
+    module.preprocess_cfg = {**module.preprocess_cfg, **cfg}
+    module.preprocess_train = image_transform_v2(PreprocessCfg(**module.preprocess_cfg), True)
+    module.preprocess_eval = image_transform_v2(PreprocessCfg(**module.preprocess_cfg), False)
 
 
 def tower_tensors_of(path: str | Path, field: str) -> dict[str, Tensor]:
