@@ -39,7 +39,7 @@ def add_fit_sections(parser: ArgumentParser, model: bool = True, data: bool = Tr
         parser.add_class_arguments(PaintDataModule, "data")
     if sweep:
         parser.add_class_arguments(InterpolationSweep, "sweep", instantiate=False)
-    for key in FIT_ONLY:
+    for key in FIT_ONLY if model else (*FIT_ONLY, "model"):
         parser.add_argument(f"--{key}", type=Any, default=None, help=argparse.SUPPRESS)
 
 

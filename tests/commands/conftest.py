@@ -63,3 +63,27 @@ def images(tmp_path: Path) -> Path:
         pixels = (np.random.RandomState(i).rand(20, 24, 3) * 255).astype("uint8")
         Image.fromarray(pixels).save(folder / f"{i}.png")
     return folder
+
+
+SHADES = (
+    "data:\n  patch:\n    - name: shades\n      source:\n"
+    "        class_path: paint_lightning.data.synthetic.ColourPatchSource\n"
+    "        init_args: {num_classes: 3, num_train: 48, num_test: 24, seed: 5}\n"
+)
+
+
+@pytest.fixture(scope="session")
+def second_run(tmp_path_factory: pytest.TempPathFactory, zero_shot_file: Path) -> Path:
+    """Another run from the same zero-shot model, patched on another task (``shades``)."""
+    root = tmp_path_factory.mktemp("run2")
+    (root / "shades.yaml").write_text(SHADES)
+    main(
+        [
+            "fit",
+            *sweep_flags(zero_shot_file),
+            "--config",
+            str(root / "shades.yaml"),
+            f"--trainer.default_root_dir={root}",
+        ]
+    )
+    return root / "lightning_logs" / "version_0"
