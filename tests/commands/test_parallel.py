@@ -127,3 +127,22 @@ def test_merges_are_swept_and_compared_under_the_same_criterion(tiny_run, second
     state, meta = load_patched(out)
     assert meta["method"] == "sum" and meta["mix"] == lam
     assert torch.isfinite(state["visual.proj"]).all()
+
+
+def test_real_merges_compare_with_parallel_and_task_arithmetic_is_the_diagonal(tiny_run, second_run, tmp_path):
+    pytest.importorskip("paint_lightning.interpolation.merges")
+    config = tmp_path / "both.yaml"
+    config.write_text(BOTH)
+    out = tmp_path / "merges"
+    runs = ["--runs", str(tiny_run), str(second_run)]
+    merge = ["--merge", "task_arithmetic", "ties", "--merge_options", '{"ties": {"density": 0.5}}']
+    main(["parallel", "--config", TINY_YAML, "--config", str(config), *runs, *merge, "--out", str(out)])
+    report = json.loads((out / "parallel_report.json").read_text())
+    assert set(report["methods"]) == {"parallel", "task_arithmetic", "ties"}
+    ta = report["methods"]["task_arithmetic"]
+    sweep = ta["sweep"]
+    for lam, objective in zip(sweep["alphas"], sweep["objective"], strict=True):
+        # lambda * (tau_1 + tau_2) is the parallel point (lambda, lambda)
+        diagonal = next(c for c in report["candidates"] if c["mix"] == [lam, lam])
+        assert objective == pytest.approx(diagonal["objective"], abs=1e-9)
+    assert all(report["methods"][m]["test"]["patches"]["accuracy"] >= 0 for m in report["methods"])
