@@ -78,10 +78,15 @@ def tradeoff_figure(record: Mapping[str, Any]) -> Any:
     support, patch = record["support_accuracy"], record["patch_accuracy"]
     fig, ax = plt.subplots(figsize=(6, 4.5), dpi=100)
     ax.plot(support, patch, "-o", color="tab:blue", markersize=3, label="interpolation (alpha 0 to 1)")
-    for alpha, x, y in zip(alphas, support, patch, strict=True):
-        ax.annotate(f"{alpha:g}", (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7)
+    for (x, y), at in coincident_labels(alphas, support, patch).items():
+        ax.annotate(at, (x, y), textcoords="offset points", xytext=(5, -3), fontsize=7)
     ax.plot([support[index]], [patch[index]], "*", color="tab:red", markersize=14, label=f"alpha* = {alphas[index]:g}")
-    ax.plot([support[0]], [patch[0]], "s", color="grey", markersize=6, label="zero-shot (alpha 0)")
+    if 0.0 in alphas:
+        i = alphas.index(0.0)
+        ax.plot([support[i]], [patch[i]], "s", color="grey", markersize=7, label="zero-shot (alpha 0)")
+    if 1.0 in alphas:
+        i = alphas.index(1.0)
+        ax.plot([support[i]], [patch[i]], "^", color="black", markersize=7, label="fine-tuned (alpha 1)")
     ax.set_xlabel("mean support accuracy (%, held-out)")
     ax.set_ylabel("mean patch accuracy (%, held-out)")
     ax.grid(alpha=0.3)
@@ -89,6 +94,17 @@ def tradeoff_figure(record: Mapping[str, Any]) -> Any:
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     return fig
+
+
+def coincident_labels(alphas: Sequence[float], xs: Sequence[float], ys: Sequence[float]) -> dict[tuple, str]:
+    """One label per distinct point: alphas landing on the same accuracies share it (``0.5-1``)."""
+    groups: dict[tuple, list[float]] = {}
+    for alpha, x, y in zip(alphas, xs, ys, strict=True):
+        groups.setdefault((round(x, 6), round(y, 6)), []).append(alpha)
+    return {
+        point: f"{a[0]:g}" if len(a) == 1 else f"{min(a):g}-{max(a):g}" if len(a) > 2 else f"{a[0]:g}, {a[1]:g}"
+        for point, a in groups.items()
+    }
 
 
 def sweep_markdown(record: Mapping[str, Any]) -> str:
@@ -126,6 +142,22 @@ def custom_scalars_layout(roles: Mapping[str, str]) -> dict[str, dict[str, list[
     }
 
 
+def sweep_scalars(record: Mapping[str, Any]) -> dict[str, float]:
+    """alpha*, the objective, and per task the zero-shot, fine-tuned and patched held-out accuracy."""
+    index = record["alphas"].index(record["selected_alpha"])
+    scalars = {"paint/alpha_star": float(record["selected_alpha"])}
+    for role in ("patch", "support"):
+        if record[f"{role}_accuracy"][index] is not None:
+            scalars[f"paint/patched/{role}_mean"] = record[f"{role}_accuracy"][index]
+    if record["objective"][index] is not None:
+        scalars["paint/objective"] = record["objective"][index]
+    for name, task in record["tasks"].items():
+        scalars[f"paint/patched/{name}"] = task["accuracy"][index]
+        scalars[f"paint/zero_shot/{name}"] = task["zero_shot"]
+        scalars[f"paint/fine_tuned/{name}"] = task["fine_tuned"]
+    return scalars
+
+
 def log_final_curves(writer: Any, record: Mapping[str, Any]) -> None:
     """The last sweep's curves as scalars whose step is ``round(alpha * 100)`` (alpha in percent)."""
     for i, alpha in enumerate(record["alphas"]):
@@ -155,17 +187,32 @@ def final_metrics(report: Mapping[str, Any]) -> dict[str, float]:
     return metrics
 
 
-def log_hparams(writer: Any, params: Mapping[str, Any], metrics: Mapping[str, float]) -> None:
-    """Writes the HParams-tab summaries (and the metrics as scalars at step 0)."""
+FINAL_METRICS = ["final/alpha_star", "final/heldout_patch", "final/heldout_support"] + [
+    f"final/test_{role}_{key}" for role in ("patch", "support") for key in ("zero_shot", "fine_tuned", "patched")
+]
+
+
+def write_hparams(writer: Any, params: Mapping[str, Any]) -> None:
+    """Declares the HParams tab's row: the hyperparameters, and the final metrics as columns.
+
+    TensorBoard keeps the first such declaration of a run, so it is written at the start of
+    ``fit`` (before Lightning's own); the metric values are the latest scalars of those tags.
+    """
     from torch.utils.tensorboard.summary import hparams
 
-    for key, value in metrics.items():
-        writer.add_scalar(key, value, 0)
     clean = {key: _hparam_value(value) for key, value in flatten(params).items()}
-    exp, ssi, sei = hparams(clean, dict(metrics))
+    exp, ssi, sei = hparams(clean, dict.fromkeys(FINAL_METRICS, 0.0))
     file_writer = writer._get_file_writer()
     for summary in (exp, ssi, sei):
         file_writer.add_summary(summary)
+    writer.flush()
+
+
+def log_hparams(writer: Any, params: Mapping[str, Any], metrics: Mapping[str, float]) -> None:
+    """Declares the HParams row (:func:`write_hparams`) and logs the final metrics' values."""
+    write_hparams(writer, params)
+    for key, value in metrics.items():
+        writer.add_scalar(key, value, 0)
     writer.flush()
 
 
@@ -203,27 +250,44 @@ class TensorBoardDashboard(Callback):
 
     @override
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if not trainer.is_global_zero:
+            return
         specs: Sequence[Any] = getattr(pl_module, "task_specs", [])
-        if self.layout and trainer.is_global_zero:
-            for writer in _writers(trainer):
+        sweep = _sweep(trainer)
+        params = {
+            "model": {k: v for k, v in dict(getattr(pl_module, "hparams", {})).items() if k != "tasks"},
+            "tasks": {s.name: s.role for s in specs},
+        }
+        if sweep is not None:
+            params["sweep"] = {
+                "criterion": sweep.settings.criterion,
+                "max_support_drop": sweep.settings.max_support_drop,
+            }
+        for writer in _writers(trainer):
+            if self.layout:
                 writer.add_custom_scalars(custom_scalars_layout({s.name: s.role for s in specs}))
+            if self.hparams:
+                write_hparams(writer, params)
 
     @override
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         from paint_lightning.callbacks.outputs import report
 
-        sweep = next((c for c in trainer.callbacks if hasattr(c, "history") and hasattr(c, "settings")), None)  # type: ignore[attr-defined]
+        sweep = _sweep(trainer)
         if not self.hparams or sweep is None or not sweep.history or not trainer.is_global_zero:
             return
         final = report(sweep.history, sweep.zero_shot, sweep.test_result)
-        params = {
-            "model": {k: v for k, v in dict(getattr(pl_module, "hparams", {})).items() if k != "tasks"},
-            "sweep": {"criterion": sweep.settings.criterion, "max_support_drop": sweep.settings.max_support_drop},
-            "tasks": {s.name: s.role for s in getattr(pl_module, "task_specs", [])},
-        }
         for writer in _writers(trainer):
             log_final_curves(writer, sweep.history[-1])
-            log_hparams(writer, params, final_metrics(final))
+            for key, value in final_metrics(final).items():
+                writer.add_scalar(key, value, trainer.global_step)
+            writer.flush()
+
+
+def _sweep(trainer: Trainer) -> Any:
+    """The trainer's interpolation sweep callback (found by what it has: history and settings)."""
+    callbacks = getattr(trainer, "callbacks", [])
+    return next((c for c in callbacks if hasattr(c, "history") and hasattr(c, "settings")), None)
 
 
 def _writers(trainer: Trainer) -> list[Any]:

@@ -20,6 +20,7 @@ from paint_lightning.callbacks.tensorboard import (
     log_final_curves,
     log_hparams,
     log_to_tensorboard,
+    sweep_scalars,
 )
 from paint_lightning.engine.offline import mixed_state_dict
 from paint_lightning.export import export_patched
@@ -57,6 +58,8 @@ def write_tensorboard(directory: Path, record: Mapping[str, Any], content: Mappi
     writer = logger.experiment
     writer.add_custom_scalars(custom_scalars_layout(roles))
     log_to_tensorboard(logger, dict(record))
+    for tag, value in sweep_scalars(record).items():  # the time-series charts get one point (step 0)
+        writer.add_scalar(tag, value, 0)
     log_final_curves(writer, record)
     log_hparams(writer, params, final_metrics(content))
     writer.close()
