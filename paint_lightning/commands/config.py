@@ -12,7 +12,7 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-from jsonargparse import ActionConfigFile, ArgumentParser, Namespace
+from jsonargparse import ActionConfigFile, ArgumentParser, DefaultHelpFormatter, Namespace
 
 from paint_lightning.commands.errors import UserError, config_phase
 
@@ -20,11 +20,30 @@ from paint_lightning.commands.errors import UserError, config_phase
 FIT_ONLY = ("trainer", "seed_everything", "optimizer", "lr_scheduler", "ckpt_path", "preemption", "dashboard")
 
 
-def new_parser(command: str, description: str) -> ArgumentParser:
-    """A parser for ``paint <command>`` with ``--config`` (errors come back as exceptions)."""
-    parser = ArgumentParser(prog=f"paint {command}", description=description, exit_on_error=False)
+class _HelpFormatter(DefaultHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """jsonargparse's help, with the description's examples kept as written."""
+
+
+def new_parser(command: str, doc: str) -> ArgumentParser:
+    """A parser for ``paint <command>`` with ``--config`` (errors come back as exceptions).
+
+    Args:
+        command: The command's name.
+        doc: Its module docstring: the first paragraph and the first code block make the description.
+    """
+    parser = ArgumentParser(
+        prog=f"paint {command}", description=describe(doc), exit_on_error=False, formatter_class=_HelpFormatter
+    )
     parser.add_argument("--config", action=ActionConfigFile, help="YAML config file(s); later ones and flags override.")
     return parser
+
+
+def describe(doc: str) -> str:
+    """The first paragraph of a docstring (reST markup dropped) and its first code block."""
+    paragraphs = doc.strip().split("\n\n")
+    first = paragraphs[0].replace("``", "")
+    block = next((p for p in paragraphs[1:] if p.startswith("    ")), "")
+    return f"{first}\n\nexamples:\n{block}" if block else first
 
 
 def add_fit_sections(parser: ArgumentParser, model: bool = True, data: bool = True, sweep: bool = True) -> None:

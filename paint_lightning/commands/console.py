@@ -29,6 +29,10 @@ LIGHTNING_LOGGERS = ("lightning.pytorch", "lightning.fabric", "lightning", "pyto
 # Third-party warnings a user cannot act on: (message regex, why).
 SILENCED = (
     (r"`isinstance\(treespec, LeafSpec\)` is deprecated", "Lightning's own use of a torch API; fixed upstream"),
+    (
+        r"The dirpath has changed from",
+        "paint validate/test read a checkpoint into a new version folder; nothing to reload",
+    ),
 )
 
 

@@ -34,7 +34,7 @@ _WEIGHTS = (".safetensors", ".bin", ".pth", ".pt")
 
 def build_parser() -> Any:
     """The ``paint export`` parser."""
-    parser = cfg.new_parser("export", __doc__.split("\n\n")[0])
+    parser = cfg.new_parser("export", __doc__)
     parser.add_argument("--run", type=str, required=True, help="A run folder (lightning_logs/version_N) or its .ckpt.")
     parser.add_argument("--out", type=str, required=True, help="Folder to write the three files into.")
     parser.add_argument("--alpha", type=float | None, default=None, help="Alpha to export (default: the run's alpha*).")

@@ -40,7 +40,7 @@ from paint_lightning.io import write_json
 
 def build_parser() -> Any:
     """The ``paint parallel`` parser."""
-    parser = cfg.new_parser("parallel", __doc__.split("\n\n")[0])
+    parser = cfg.new_parser("parallel", __doc__)
     cfg.add_fit_sections(parser, model=False)
     parser.add_argument("--runs", nargs="+", type=str, required=True, help="Two or more runs (folders or .ckpt).")
     parser.add_argument("--search", type=str, default="auto", help="grid, coordinate or auto (grid up to 3 runs).")

@@ -5,7 +5,7 @@ r"""``paint predict``: classify images with any model, at any alpha, against any
     paint predict --run lightning_logs/version_0 --images photos/ --classnames cat dog bird
     paint predict --run lightning_logs/version_0 --alpha 0 --csv test.csv --classnames cat dog bird
     paint predict --clip.pretrained shipped/patched.safetensors --task '{dataset: cifar10, root: /data}'
-    paint predict --clip.name ViT-B-32 --clip.pretrained openai --images a.jpg --classnames cat dog \\
+    paint predict --clip.name ViT-B-32 --clip.pretrained openai --images a.jpg --classnames cat dog \
         --templates '["a photo of a {}.", "a drawing of a {}."]' --top_k 2 --output preds.json
 
 The model is a run or its checkpoint (``--run``; at the run's alpha*, or ``--alpha``/``--mix``) or
@@ -49,7 +49,7 @@ PREDICT_TASK = "predict"
 
 def build_parser() -> Any:
     """The ``paint predict`` parser."""
-    parser = cfg.new_parser("predict", __doc__.split("\n\n")[0])
+    parser = cfg.new_parser("predict", __doc__)
     parser.add_argument(
         "--run", type=str | None, default=None, help="A run folder or its .ckpt (fine-tuned + zero-shot)."
     )

@@ -49,7 +49,7 @@ from paint_lightning.interpolation.mix import Mix
 
 def build_parser() -> Any:
     """The ``paint sweep`` parser."""
-    parser = cfg.new_parser("sweep", __doc__.split("\n\n")[0])
+    parser = cfg.new_parser("sweep", __doc__)
     cfg.add_fit_sections(parser)
     parser.add_argument(
         "--fine_tuned", type=str, required=True, help="Fine-tuned checkpoint: open_clip file, state dict, run or .ckpt."
