@@ -50,7 +50,8 @@ class LoadedRun:
     Attributes:
         module: The model (a :class:`~paint_lightning.engine.protocol.Patchable`), in eval mode.
         checkpoint: The Lightning checkpoint it was read from.
-        report: The run's ``paint_report.json`` (``None`` when there is none).
+        report: The run's ``paint_report.json`` (``None`` when there is none, or when it was
+            written for another checkpoint of the run).
         selected: The mix the run's sweep chose (``None`` when it never swept).
     """
 
@@ -128,6 +129,8 @@ def load_run(run: str | Path, device: str | torch.device = "cpu", field: str = "
     module.to(device).eval()
     report_path = (Path(run) if Path(run).is_dir() else path.parent.parent) / REPORT
     report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else None
+    if report is not None and report.get("global_step") != checkpoint.get("global_step"):
+        report = None  # the run's report describes another checkpoint (a later one)
     return LoadedRun(module, path, report, selected_mix(report, checkpoint))
 
 

@@ -82,3 +82,20 @@ def test_export_of_a_damaged_checkpoint_is_one_line(tmp_path, capsys):
         main(["export", "--run", str(bad), "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and "cannot read" in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_older_checkpoint_of_a_run_uses_its_own_sweep_not_the_final_report(tiny_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    (final,) = (run / "checkpoints").glob("*.ckpt")
+    older = torch.load(final, weights_only=True)
+    older["global_step"] = 2
+    older["callbacks"]["InterpolationSweep"]["history"][-1]["selected_alpha"] = 0.75
+    torch.save(older, run / "checkpoints" / "epoch=0-step=2.ckpt")
+    assert load_run(run / "checkpoints" / "epoch=0-step=2.ckpt").selected == Mix.of(0.75)
+    report = json.loads((run / "paint_report.json").read_text())
+    loaded = load_run(run)  # the folder: its latest checkpoint, described by the report
+    assert loaded.checkpoint == final and loaded.selected == Mix.of(report["selected_alpha"])
+    assert loaded.report is not None
