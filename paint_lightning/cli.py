@@ -43,6 +43,13 @@ class PaintCLI(LightningCLI):
         commands.pop("predict", None)
         return commands
 
+    def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        """Parses ``args`` (``main`` always passes the command line, minus its own flags)."""
+        if isinstance(args, list):
+            self.config = parser.parse_args(args)
+        else:
+            super().parse_arguments(parser, args)
+
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         """Adds ``sweep``, ``preemption``, ``dashboard`` and the project's trainer defaults."""
         parser.add_lightning_class_args(InterpolationSweep, "sweep")
@@ -179,10 +186,10 @@ def main(args: Sequence[str] | None = None) -> None:
     show_traceback = wants_traceback(argv)
     command = argv[0] if argv else ""
     with quiet_console():
-        guarded(lambda: _dispatch(argv, from_python=args is not None), show_traceback, f"paint {command}".strip())
+        guarded(lambda: _dispatch(argv), show_traceback, f"paint {command}".strip())
 
 
-def _dispatch(argv: list[str], from_python: bool) -> None:
+def _dispatch(argv: list[str]) -> None:
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(overview())
         return
@@ -194,17 +201,17 @@ def _dispatch(argv: list[str], from_python: bool) -> None:
         print(f"error: unknown command {argv[0]!r}.\n\n{overview()}", file=sys.stderr)
         sys.exit(2)
     try:
-        _lightning_cli(argv, from_python)
+        _lightning_cli(argv)
     except argparse.ArgumentError as err:
         raise UserError(f"{err}\n(paint {argv[0]} --help lists the options)", exit_code=2) from err
 
 
-def _lightning_cli(argv: list[str], from_python: bool) -> None:
+def _lightning_cli(argv: list[str]) -> None:
     PaintCLI(
         PaintModule,
         PaintDataModule,
         seed_everything_default=0,
-        args=argv if from_python else None,
+        args=argv,  # without the flags the paint command takes itself (--traceback)
         save_config_kwargs={"overwrite": True},
         # Parse errors come back as exceptions: one line instead of the whole usage (see guarded()).
         parser_kwargs={"exit_on_error": False, **{name: {"exit_on_error": False} for name in LIGHTNING_COMMANDS}},

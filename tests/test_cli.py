@@ -173,3 +173,23 @@ def test_the_console_says_what_is_built_one_line_per_epoch_and_sweep_and_the_tab
     ]
     assert "alpha* 0.25" in next(line for line in lines if line.startswith("Epoch 1/2"))  # the running alpha*
     assert "PAINT result on the test splits" in text and "Patched model" in text
+
+
+def test_from_the_shell_a_mistake_exits_2_in_one_line_and_traceback_shows_it(tmp_path) -> None:
+    base = [
+        sys.executable,
+        "-m",
+        "paint_lightning",
+        "fit",
+        "--config",
+        str(REPO / "tests/conf/tiny.yaml"),
+        "--model.lr=0",
+    ]
+    quiet = subprocess.run(base, capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path)
+    assert quiet.returncode == 2 and quiet.stderr.strip().splitlines() == [
+        "error: model.lr=0.0: must be positive (the paper uses 1e-5)."
+    ]
+    loud = subprocess.run(
+        [*base, "--traceback"], capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path
+    )
+    assert loud.returncode == 2 and "Traceback (most recent call last)" in loud.stderr
