@@ -65,7 +65,8 @@ def load_runs(paths: Sequence[str], device: torch.device) -> tuple[list[LoadedRu
     """The runs, and their fine-tuned towers as end points; refuses runs from different start points."""
     if len(paths) < 2:
         raise ValueError(f"--runs has {len(paths)} run; parallel patching combines at least two.")
-    runs = [load_run(path, device, f"--runs[{i}]") for i, path in enumerate(paths)]
+    # On the CPU first: only the first run's model and every run's image tower go to the device.
+    runs = [load_run(path, "cpu", f"--runs[{i}]") for i, path in enumerate(paths)]
     _, start = patch_tensors(runs[0].module)
     text = {k: v for k, v in runs[0].module.clip.state_dict().items() if not k.startswith("visual.")}
     for i, run in enumerate(runs[1:], start=1):
@@ -78,7 +79,10 @@ def load_runs(paths: Sequence[str], device: torch.device) -> tuple[list[LoadedRu
                 f"--runs[{i}]={paths[i]!r} was not fine-tuned from the same zero-shot model as --runs[0]={paths[0]!r} "
                 "(its start point or text tower differs); parallel patching combines runs of one start point."
             )
-    ends = [{k: v.detach().clone() for k, v in patch_tensors(run.module)[0].items()} for run in runs]
+    ends = [{k: v.detach().to(device, copy=True) for k, v in patch_tensors(run.module)[0].items()} for run in runs]
+    runs[0].module.to(device)
+    for run in runs[1:]:
+        run.module = None  # type: ignore[assignment]  # its tower is an end point now; free the rest
     return runs, ends
 
 
