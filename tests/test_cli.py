@@ -11,12 +11,16 @@ REPO = Path(__file__).resolve().parents[1]
 # Group fragments that other configs include (configs/paper/shared/) do not parse alone.
 CONFIGS = sorted(
     p
-    for p in [*REPO.glob("configs/**/*.yaml"), *REPO.glob("tests/conf/*.yaml")]
+    for p in [
+        *REPO.glob("configs/**/*.yaml"),
+        *REPO.glob("tests/conf/*.yaml"),
+        *REPO.glob("docs/workflows/configs/*.yaml"),
+    ]
     if "shared" not in p.relative_to(REPO).parts
 )
 
 
-# Example configs of the commands without a Trainer are named after their command.
+# Example configs of the commands without a Trainer (docs/workflows/configs/) are named after their command.
 OWN_COMMANDS = {"predict": "task:", "sweep": "fine_tuned:", "parallel": "runs:"}
 
 

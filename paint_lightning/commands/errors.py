@@ -46,22 +46,14 @@ class UserError(Exception):
         self.exit_code = exit_code
 
 
-_phase = {"config": False}
-
-
 @contextlib.contextmanager
 def config_phase() -> Iterator[None]:
     """Errors raised inside are mistakes in the configuration or the arguments (exit status 2)."""
-    before = _phase["config"]
-    _phase["config"] = True
     try:
         yield
-    except BaseException as err:
-        if not isinstance(err, SystemExit):
-            err.__dict__.setdefault("paint_exit_code", 2)
+    except Exception as err:
+        err.__dict__.setdefault("paint_exit_code", 2)
         raise
-    finally:
-        _phase["config"] = before
 
 
 def wants_traceback(argv: list[str]) -> bool:
