@@ -4,7 +4,8 @@ Run from the repository root:
 ``python docs/workflows/render_dashboard.py lightning_logs/version_0 docs/workflows/img``
 
 Writes ``alpha_curves.png`` and ``tradeoff.png`` (the figures the sweep logged last, exactly as
-TensorBoard's Images tab shows them), ``custom_scalars.png`` (the Custom Scalars page drawn from
+TensorBoard's Images tab shows them; with ``--redraw``, drawn from the run's report by the current
+figure code), ``custom_scalars.png`` (the Custom Scalars page drawn from
 the layout and the scalars in the event files) and ``hparams.txt`` (the HParams tab's row).
 """
 
@@ -29,6 +30,22 @@ def load(run: Path) -> EventAccumulator:
     return EventAccumulator(str(run), size_guidance={"images": 0, "scalars": 0, "tensors": 0}).Reload()
 
 
+def redraw_images(report: Path, out: Path) -> list[Path]:
+    """The figures of the report's last sweep, drawn by the functions the sweep logs them with."""
+    import json
+
+    from paint_lightning.callbacks.tensorboard import curves_figure, tradeoff_figure
+
+    record = json.loads(report.read_text())
+    written = []
+    for draw, name in ((curves_figure, "alpha_curves.png"), (tradeoff_figure, "tradeoff.png")):
+        figure = draw(record)
+        figure.savefig(out / name)
+        plt.close(figure)
+        written.append(out / name)
+    return written
+
+
 def save_images(events: EventAccumulator, out: Path) -> list[Path]:
     """The last logged alpha-curve and trade-off figures, byte for byte."""
     written = []
@@ -48,9 +65,25 @@ def layout(events: EventAccumulator) -> layout_pb2.Layout:
     return proto
 
 
-def render_custom_scalars(events: EventAccumulator, out: Path) -> Path:
+def current_layout(report: Path) -> layout_pb2.Layout:
+    """The layout the current code writes for the report's tasks."""
+    import json
+
+    from torch.utils.tensorboard.summary import custom_scalars
+
+    from paint_lightning.callbacks.tensorboard import custom_scalars_layout
+
+    roles = {name: task["role"] for name, task in json.loads(report.read_text())["tasks"].items()}
+    summary = custom_scalars(custom_scalars_layout(roles))
+    proto = layout_pb2.Layout()
+    proto.ParseFromString(tensor_util.make_ndarray(summary.value[0].tensor).item())
+    return proto
+
+
+def render_custom_scalars(events: EventAccumulator, out: Path, page: layout_pb2.Layout | None = None) -> Path:
     """The Custom Scalars page: one panel per chart of the layout, every matching tag as a line."""
-    charts = [(category.title, chart) for category in layout(events).category for chart in category.chart]
+    page = page or layout(events)
+    charts = [(category.title, chart) for category in page.category for chart in category.chart]
     tags = events.Tags()["scalars"]
     columns = 3
     rows = (len(charts) + columns - 1) // columns
@@ -89,15 +122,17 @@ def hparams_row(events: EventAccumulator) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(run: str, out: str) -> None:
-    """Renders the dashboard of ``run`` into ``out``."""
+def main(run: str, out: str, redraw: bool = False) -> None:
+    """Renders the dashboard of ``run`` into ``out`` (figures redrawn from its report with ``redraw``)."""
     target = Path(out)
     target.mkdir(parents=True, exist_ok=True)
     events = load(Path(run))
-    for path in [*save_images(events, target), render_custom_scalars(events, target)]:
+    images = redraw_images(Path(run) / "paint_report.json", target) if redraw else save_images(events, target)
+    page = current_layout(Path(run) / "paint_report.json") if redraw else None
+    for path in [*images, render_custom_scalars(events, target, page)]:
         print(f"{path} ({path.stat().st_size // 1024} KiB)")
     (target / "hparams.txt").write_text(hparams_row(events))
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    main(sys.argv[1], sys.argv[2], redraw="--redraw" in sys.argv[3:])

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -64,7 +65,8 @@ def curves_figure(record: Mapping[str, Any]) -> Any:
     ax.set_ylabel("held-out accuracy (%)")
     ax.set_xlim(min(alphas) - 0.02, max(alphas) + 0.02)
     ax.grid(alpha=0.3)
-    ax.set_title(_title(record, f"Accuracy vs alpha ({record['criterion']})"), fontsize=9)
+    criterion = textwrap.fill(f"alpha* = {selected:g}: {record['criterion']}", 90)
+    fig.suptitle(f"{_title(record, 'Held-out accuracy vs alpha')}\n{criterion}", fontsize=9)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     fig.tight_layout()
     return fig
@@ -122,7 +124,7 @@ def sweep_markdown(record: Mapping[str, Any]) -> str:
 def custom_scalars_layout(roles: Mapping[str, str]) -> dict[str, dict[str, list[Any]]]:
     """The Custom Scalars page: alpha*, patch vs support, each task, the final sweep's curves."""
     tasks = {
-        f"{name} ({role}): zero-shot, fine-tuned, patched at alpha* (held-out %)": [
+        f"{name} ({role}): zero-shot, fine-tuned, patched (%)": [
             "Multiline",
             [rf"paint/(zero_shot|fine_tuned|patched)/{name}$"],
         ]
@@ -130,15 +132,12 @@ def custom_scalars_layout(roles: Mapping[str, str]) -> dict[str, dict[str, list[
     }
     return {
         "PAINT at a glance": {
-            "alpha* chosen on held-out data, over training": ["Multiline", [r"paint/alpha_star$"]],
-            "patch vs support: mean held-out accuracy (%) at alpha*": [
-                "Multiline",
-                [r"paint/patched/(patch|support)_mean$"],
-            ],
-            "final sweep: held-out accuracy (%) vs alpha x 100": ["Multiline", [rf"{CURVE}/task/.*"]],
-            "final sweep: patch and support means (%) vs alpha x 100": ["Multiline", [rf"{CURVE}/mean/.*"]],
+            "alpha* over training": ["Multiline", [r"paint/alpha_star$"]],
+            "patch vs support at alpha* (mean %)": ["Multiline", [r"paint/patched/(patch|support)_mean$"]],
+            "final sweep: accuracy (%) vs alpha x 100": ["Multiline", [rf"{CURVE}/task/.*"]],
+            "final sweep: means (%) vs alpha x 100": ["Multiline", [rf"{CURVE}/mean/.*"]],
         },
-        "PAINT tasks": tasks,
+        "PAINT tasks (held-out)": tasks,
     }
 
 
@@ -229,7 +228,9 @@ def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _hparam_value(value: Any) -> Any:
-    if isinstance(value, bool | int | float | str):
+    if isinstance(value, bool):
+        return str(value).lower()  # TensorBoard would show 1.0 / 0.0
+    if isinstance(value, int | float | str):
         return value
     return "None" if value is None else str(value)
 
