@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from paint_lightning.commands import config as cfg
 from paint_lightning.commands.console import write_line
 from paint_lightning.commands.errors import config_phase
@@ -40,11 +42,12 @@ from paint_lightning.engine.offline import (
     prepare_data,
     resolve_device,
     set_live_tower,
-    text_differs,
     tower_tensors_of,
 )
 from paint_lightning.engine.record import FINE_TUNED, ZERO_SHOT, final_table, summary_line, test_record
 from paint_lightning.interpolation.mix import Mix
+from paint_lightning.models.checkpoints import load_clip_state_dict
+from paint_lightning.models.module import PaintModule
 
 
 def build_parser() -> Any:
@@ -132,3 +135,17 @@ def run_sweep(init: Any) -> Path:
         print(f"Patched model (alpha* = {alpha:g}) written to {path}")
     sys.stdout.flush()
     return out
+
+
+def text_differs(module: PaintModule, path: str | Path) -> list[str]:
+    """Tensors outside the image tower where an open_clip file differs from the model (its text side)."""
+    where = Path(path)
+    if where.is_dir() or where.suffix == ".ckpt":
+        return []
+    state = load_clip_state_dict(where)
+    own = module.clip.state_dict()
+    return sorted(
+        key
+        for key, value in state.items()
+        if not key.startswith("visual.") and key in own and not torch.equal(value.to(own[key].dtype), own[key].cpu())
+    )

@@ -296,17 +296,3 @@ def mixed_state_dict(
         combiner.set(mix)
         state = {key: value.detach().cpu().clone() for key, value in module.state_dict().items()}
     return module.export_open_clip(state).state_dict
-
-
-def text_differs(module: PaintModule, path: str | Path) -> list[str]:
-    """Tensors outside the image tower where an open_clip file differs from the model (its text side)."""
-    where = Path(path)
-    if where.is_dir() or where.suffix == ".ckpt":
-        return []
-    state = load_clip_state_dict(where)
-    own = module.clip.state_dict()
-    return sorted(
-        key
-        for key, value in state.items()
-        if not key.startswith("visual.") and key in own and not torch.equal(value.to(own[key].dtype), own[key].cpu())
-    )
