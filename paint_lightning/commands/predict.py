@@ -42,6 +42,7 @@ from paint_lightning.data.templates import check_classnames, resolve_templates
 from paint_lightning.engine.offline import load_model, load_run, resolve_device
 from paint_lightning.engine.protocol import patch_tensors
 from paint_lightning.interpolation.combine import Endpoints, write_mix
+from paint_lightning.interpolation.mix import parameter_group
 from paint_lightning.models.source import CLIPSource
 
 PREDICT_TASK = "predict"
@@ -172,6 +173,7 @@ def _model(init: Any, clip: dict[str, Any] | None, spec: TaskSpec, device: torch
     module = loaded.module
     module.set_tasks([*module.task_specs, spec], device=device)
     live, start = patch_tensors(module)
+    mix.check_groups([parameter_group(name) for name in live], "--mix")
     endpoints = Endpoints(start, [{name: tensor.clone() for name, tensor in live.items()}])
     write_mix([live[name] for name in endpoints.names], endpoints, mix)  # the live tower now holds the mix
     return module, f"{init.run} at mix {mix.label()}"
