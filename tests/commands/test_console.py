@@ -1,0 +1,24 @@
+"""paint test / paint validate print the sweep's line and table, no loader bars or metric dumps."""
+
+from paint_lightning.cli import main
+from tests.commands.conftest import sweep_flags
+
+
+def test_paint_test_prints_the_table_and_nothing_per_loader(tiny_run, zero_shot_file, tmp_path, capfd):
+    (checkpoint,) = (tiny_run / "checkpoints").glob("*.ckpt")
+    common = [
+        *sweep_flags(zero_shot_file),
+        f"--trainer.default_root_dir={tmp_path}",
+        "--trainer.enable_progress_bar=true",
+    ]
+    main(["test", *common, "--ckpt_path", str(checkpoint)])
+    captured = capfd.readouterr()
+    text = captured.out + captured.err
+    for noise in ("DataLoader", "Testing", "Test metric", "dirpath has changed", "Restoring states", "Tip:"):
+        assert noise not in text, noise
+    assert text.strip().startswith("PAINT result on the test splits")
+    main(["validate", *common, "--ckpt_path", str(checkpoint)])
+    captured = capfd.readouterr()
+    lines = (captured.out + captured.err).strip().splitlines()
+    assert "alpha* = " in lines[0]  # the sweep's line, then only its warnings (tiny held-out sets)
+    assert all(line.startswith("Warning: Alpha* may not mean much") for line in lines[1:])
