@@ -95,6 +95,11 @@ def _spec_dicts(specs: list[TaskSpec]) -> list[dict[str, Any]]:
 EXTRA_COMMANDS: dict[str, tuple[str, str, str]] = {
     "pretrain": ("paint_lightning.world.pretrain", "pretrain_main", "Pretrain the offline world's tiny CLIP."),
     "data": ("paint_lightning.datasets.command", "data_main", "Check or fetch a config's data (check|download|list)."),
+    "sequential": (
+        "paint_lightning.workflows.sequential",
+        "sequential_main",
+        "Patch tasks one after another.",
+    ),
 }
 
 
