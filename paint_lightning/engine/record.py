@@ -96,8 +96,8 @@ def at_alpha(record: Mapping[str, Any], alpha: float) -> dict[str, float]:
 def summary_line(record: Mapping[str, Any]) -> str:
     """One line per sweep: alpha*, its accuracies with standard errors, and the tie range.
 
-    Several patch tasks are also listed one by one after their mean; transfer tasks (reported,
-    never selected on) come last.
+    Several patch tasks are also listed one by one after their mean, as are transfer tasks
+    (reported, never selected on), which come last.
     """
     alpha = record["selected_alpha"]
     index = record["alphas"].index(alpha)
@@ -110,7 +110,8 @@ def summary_line(record: Mapping[str, Any]) -> str:
             se = mean_stderr(tasks[n]["stderr"][index] for n in names)
             each = ", ".join(f"{n} {tasks[n]['accuracy'][index]:.2f}" for n in names)
             parts.append(
-                f"{role} {mean:.2f} ± {se:.2f}%" + (f" ({each})" if len(names) > 1 or role == "transfer" else "")
+                f"{role} {mean:.2f} ± {se:.2f}%"
+                + (f" ({each})" if role == "transfer" or (role == "patch" and len(names) > 1) else "")
             )
     tied = record.get("tied_alphas") or [alpha]
     ties = f" (alphas {min(tied):g}-{max(tied):g} within one standard error)" if len(tied) > 1 else ""

@@ -127,5 +127,5 @@ def test_bad_chains_name_the_field(tmp_path: Path, change: dict, message: str) -
 
 def test_a_patched_task_that_is_also_a_support_task_is_refused(tmp_path: Path) -> None:
     chain = load_chain(_chain(tmp_path, steps=[{"patch": [_task("other", 5)]}, {"patch": [_task("b", 6)]}]))
-    with pytest.raises(ValueError, match="tasks \\['other'\\] are patched by a step and are also data.support"):
+    with pytest.raises(ValueError, match=r"tasks \['other'\] are patched by a step and are also data\.support"):
         run_chain(chain)
