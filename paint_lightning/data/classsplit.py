@@ -32,6 +32,13 @@ from torch.utils.data import Dataset, Subset
 from paint_lightning.data.sources import ImageSource, Split, Transform, fingerprint_json
 
 
+def inline_description(source: ImageSource) -> str:
+    """``Name(key=value, ...)`` of a source's :meth:`~ImageSource.describe`, on one line, without braces."""
+    described = dict(source.describe())
+    name = described.pop("source", type(source).__name__)
+    return f"{name}(" + ", ".join(f"{key}={value}" for key, value in described.items()) + ")"
+
+
 class ClassSubsetSource(ImageSource):
     """The images of ``classes`` of ``source`` (every split), labels and class names unchanged.
 
@@ -122,7 +129,8 @@ class ClassSubsetSource(ImageSource):
 
     def describe(self) -> dict[str, Any]:
         """The wrapped source and the classes kept."""
-        return {"source": type(self).__name__, "subset_of": self.source.describe(), "classes": self.kept_classnames}
+        inner = inline_description(self.source)
+        return {"source": type(self).__name__, "subset_of": inner, "classes": self.kept_classnames}
 
     def fingerprint(self, split: Split) -> str:
         """Changes with the wrapped split's fingerprint and with the classes kept."""

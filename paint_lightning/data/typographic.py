@@ -33,6 +33,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from torch.utils.data import Dataset
 
+from paint_lightning.data.classsplit import inline_description
 from paint_lightning.data.sources import ImageSource, Split, Transform, fingerprint_json
 
 _SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
@@ -209,7 +210,7 @@ class TypographicSource(ImageSource):
         """The wrapped source and the attack's settings."""
         return {
             "source": type(self).__name__,
-            "attacked": self.source.describe(),
+            "attacked": inline_description(self.source),
             "text": self.text,
             "words": self.words,
             "fraction": self.fraction,

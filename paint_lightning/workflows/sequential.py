@@ -23,6 +23,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,8 @@ class _Parsed(Exception):
         self.config = config
 
 
-def _cli(args: list[str], parse_only: bool) -> Any:
-    """Runs (or only parses) ``paint fit`` with ``args`` in this process; returns the CLI or the config."""
+def parse_fit(args: list[str]) -> Any:
+    """The ``fit`` config that ``paint fit <args>`` would run, parsed the same way; nothing is built."""
     from paint_lightning.cli import PaintCLI
     from paint_lightning.data import PaintDataModule
     from paint_lightning.models import PaintModule
@@ -55,18 +56,39 @@ def _cli(args: list[str], parse_only: bool) -> Any:
 
     argv, sys.argv = sys.argv, sys.argv[:1]  # LightningCLI warns when given args while sys.argv has some
     try:
-        cls = ParseOnly if parse_only else PaintCLI
-        return cls(
-            PaintModule,
-            PaintDataModule,
-            seed_everything_default=0,
-            args=["fit", *args],
-            save_config_kwargs={"overwrite": True},
-        )
+        ParseOnly(PaintModule, PaintDataModule, seed_everything_default=0, args=["fit", *args])
     except _Parsed as parsed:
         return parsed.config["fit"]
     finally:
         sys.argv = argv
+    raise AssertionError("the config was not parsed")  # pragma: no cover - ParseOnly always raises
+
+
+def run_fit(args: list[str]) -> None:
+    """Runs ``paint fit <args>`` in this process, exactly as the command does."""
+    from paint_lightning.cli import main
+
+    argv, sys.argv = sys.argv, sys.argv[:1]
+    try:
+        main(["fit", *args])
+    finally:
+        sys.argv = argv
+
+
+def latest_run(step_dir: Path, since: float) -> Path:
+    """The run folder under ``step_dir`` whose patched model was written last, after ``since``.
+
+    Raises:
+        RuntimeError: When the step wrote no patched model there.
+    """
+    found = [p for p in step_dir.rglob("patched.json") if p.stat().st_mtime >= since - 2]  # coarse clocks
+    if not found:
+        raise RuntimeError(
+            f"no patched model was written under {step_dir}: each step's run must write its outputs there "
+            "(trainer.default_root_dir, which the chain sets; leave trainer.logger's save_dir to it) with "
+            "sweep.export: true."
+        )
+    return max(found, key=lambda p: p.stat().st_mtime).parent
 
 
 def _plain(value: Any) -> Any:
@@ -87,7 +109,7 @@ def base_settings(chain: Chain, overrides: Sequence[str]) -> dict[str, Any]:
     placeholder = {"data": {"patch": chain.steps[0].patch}}
     args = [item for path in chain.fit for item in ("--config", path)]
     args += ["--config", json.dumps(placeholder), *chain.args, *overrides]
-    config = _cli(args, parse_only=True)
+    config = parse_fit(args)
     data = config["data"]
     return {
         "support": _plain(data.get("support") or []),
@@ -146,13 +168,9 @@ def run_step(chain: Chain, index: int, config: dict[str, Any], step_dir: Path, o
             return record
     step_file.write_text(text, encoding="utf-8")
     print(f"\n=== Step {index + 1}/{len(chain.steps)}: patching {', '.join(step.task_names)} ===\n{command}\n")
-    cli = _cli([item for path in configs for item in ("--config", path)] + extra, parse_only=False)
-    from paint_lightning.callbacks import InterpolationSweep
-
-    sweep = next(c for c in cli.trainer.callbacks if isinstance(c, InterpolationSweep))
-    run_dir = Path(sweep.output_dir)  # type: ignore[arg-type]
-    if not (run_dir / "patched.safetensors").is_file():
-        raise RuntimeError(f"step {index + 1} ({step.name}) wrote no patched model in {run_dir}; see its log.")
+    started = time.time()
+    run_fit([item for path in configs for item in ("--config", path)] + extra)
+    run_dir = latest_run(step_dir, started)
     record = {"name": step.name, "patch": step.task_names, "run_dir": str(run_dir), "command": command, "config": text}
     write_json(done, record)
     return record
