@@ -177,6 +177,10 @@ def report_text(report: dict[str, Any]) -> str:
                 f"{label:<{width}}  {'':<10}  "
                 + "  ".join(f"{_cell(m):>{c}}" for m, c in zip(means, cols, strict=True))
             )
+    for step in steps[1:]:
+        drops = ", ".join(f"{n} {v['start']:.2f} -> {v['patched']:.2f}" for n, v in step["heldout_support"].items())
+        where = f"start -> alpha* {step['alpha']:g}, {step['criterion']}"
+        lines.append(f"Step {step['step']} held-out support ({where}): {drops}")
     checks = report["checks"]
     lines.append(
         "Checks: same model config, text tower and task heads at every step; each step started from the previous "
