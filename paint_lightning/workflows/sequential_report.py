@@ -10,7 +10,6 @@ from typing import Any
 
 import torch
 
-from paint_lightning.engine.record import final_table
 from paint_lightning.export import load_patched
 
 REPORT = "paint_report.json"
@@ -132,13 +131,14 @@ def final_report(chain: Any, records: Sequence[dict[str, Any]], checks: dict[str
 
 
 def step_text(index: int, record: dict[str, Any]) -> str:
-    """The step's test table (zero-shot here means the step's start: the previous step's patched model)."""
+    """One line per step (its test table is the run's own), and the support tasks it protected."""
     report = _read(Path(record["run_dir"]))
-    test = report.get("test")
-    title = f"Step {index + 1} ({record['name']}): alpha* = {report['selected_alpha']:g}, run {record['run_dir']}"
-    if not test:
-        return title
-    return title + "\n" + final_table(test["tasks"], report["selected_alpha"], "test").replace("zero-shot", "  start  ")
+    summary = _step_summary(index, record, report)
+    lines = [f"Step {index + 1} ({record['name']}) done: alpha* = {summary['alpha']:g}, run {record['run_dir']}"]
+    held = ", ".join(f"{n} {v['start']:.2f} -> {v['patched']:.2f}" for n, v in summary["heldout_support"].items())
+    if held:
+        lines.append(f"  held-out support accuracy, start -> alpha*: {held}")
+    return "\n".join(lines)
 
 
 def _cell(value: float | None) -> str:

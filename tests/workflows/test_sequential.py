@@ -79,7 +79,9 @@ def test_a_second_run_reuses_finished_steps(chain_run: Path, capsys) -> None:
     before = sorted(p.name for p in chain_run.glob("step1-first/lightning_logs/*"))
     chain = load_chain(chain_run.parent / "chain.yaml")
     run_chain(chain)
-    assert "Step 1 (first) already done" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Step 1 (first) already done" in out and "Step 2 (second) done: alpha* = " in out
+    assert "held-out support accuracy, start -> alpha*: other " in out and ", first " in out
     assert sorted(p.name for p in chain_run.glob("step1-first/lightning_logs/*")) == before
 
 
