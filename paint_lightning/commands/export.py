@@ -1,0 +1,118 @@
+"""``paint export``: a run's model at alpha* (or any alpha, or per-block coefficients) as an open_clip checkpoint.
+
+.. code-block:: bash
+
+    paint export --run lightning_logs/version_0 --out shipped/                 # alpha* of the run
+    paint export --run lightning_logs/version_0 --alpha 0.3 --out a03/
+    paint export --run .../checkpoints/last.ckpt --mix '{"embed": 0.2, "*": 0.5}' --out blocks/
+
+Writes ``patched.safetensors`` (the full CLIP state dict), ``patched.json`` (model source, mix,
+tasks, accuracies where the mix was swept, SHA-256) and ``open_clip_config.json`` (model config
+with ``quick_gelu`` where used, and preprocessing), so that plain open_clip loads it as it is::
+
+    model, _, preprocess = open_clip.create_model_and_transforms("local-dir:shipped")
+
+and a further patch starts from it with ``model.clip.pretrained: shipped/patched.safetensors``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from paint_lightning.commands import config as cfg
+from paint_lightning.commands.errors import config_phase
+from paint_lightning.commands.results import export_model, task_metadata
+from paint_lightning.engine.offline import load_run, parse_mix
+from paint_lightning.interpolation.combine import tower_tensors
+from paint_lightning.interpolation.mix import Mix, parameter_group
+
+_WEIGHTS = (".safetensors", ".bin", ".pth", ".pt")
+
+
+def build_parser() -> Any:
+    """The ``paint export`` parser."""
+    parser = cfg.new_parser("export", __doc__)
+    parser.add_argument("--run", type=str, required=True, help="A run folder (lightning_logs/version_N) or its .ckpt.")
+    parser.add_argument("--out", type=str, required=True, help="Folder to write the three files into.")
+    parser.add_argument("--alpha", type=float | None, default=None, help="Alpha to export (default: the run's alpha*).")
+    parser.add_argument(
+        "--mix", type=str | None, default=None, help='Coefficients as JSON: 0.4, or {"embed": 0.2, "*": 0.5}.'
+    )
+    parser.add_argument("--overwrite", type=bool, default=False, help="Replace an export already in --out.")
+    return parser
+
+
+def export_main(argv: Sequence[str]) -> None:
+    """Runs ``paint export`` (see the module docstring)."""
+    _, init = cfg.parse(build_parser(), argv, "export")
+    run_export(init.run, init.out, init.alpha, init.mix, init.overwrite)
+
+
+def chosen_mix(alpha: float | None, mix: str | None, selected: Mix | None, what: str) -> Mix:
+    """``--alpha`` or ``--mix`` when given, else the run's choice."""
+    if alpha is not None and mix is not None:
+        raise ValueError("give --alpha or --mix, not both.")
+    if alpha is not None:
+        return Mix.of(alpha)
+    if mix is not None:
+        try:
+            return parse_mix(mix)
+        except ValueError as err:
+            raise ValueError(f"--mix={mix!r}: {err}") from err
+    if selected is None:
+        raise ValueError(f"{what} never swept alpha (no paint_report.json, no sweep in its checkpoint): give --alpha.")
+    return selected
+
+
+def check_out(out: Path, overwrite: bool) -> None:
+    """Refuses a folder that holds other weights (``local-dir:`` would not know which to load)."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise ValueError(f"--out={str(out)!r} is a file; give a folder.")
+    others = sorted(p.name for p in out.iterdir() if p.suffix in _WEIGHTS and (p.name != "patched.safetensors"))
+    if others:
+        raise ValueError(
+            f"--out={str(out)!r} holds other weights ({', '.join(others[:3])}); open_clip's local-dir: loads one "
+            "weights file per folder, so export into an empty folder."
+        )
+    if (out / "patched.safetensors").exists() and not overwrite:
+        raise ValueError(f"--out={str(out)!r} already holds an export; choose another folder or add --overwrite.")
+
+
+def run_export(run: str, out: str, alpha: float | None = None, mix: str | None = None, overwrite: bool = False) -> Path:
+    """Exports the run's model at the chosen mix into ``out``; returns the weights path."""
+    directory = Path(out).expanduser()
+    with config_phase():
+        check_out(directory, overwrite)
+        loaded = load_run(run)
+        target = chosen_mix(alpha, mix, loaded.selected, f"--run={run!r}")
+        live, _ = loaded.module.patch_towers()
+        target.check_groups([parameter_group(name) for name in tower_tensors(live)], "--mix")
+    record = loaded.report
+    index = (
+        record["alphas"].index(target.alpha)
+        if record and target.is_scalar and target.alpha in record["alphas"]
+        else None
+    )
+    test = (
+        (record or {}).get("test")
+        if record and target.is_scalar and record.get("selected_alpha") == target.alpha
+        else None
+    )
+    meta = {
+        "made_by": "paint export",
+        "run": str(run),
+        "checkpoint": str(loaded.checkpoint),
+        "criterion": (record or {}).get("criterion"),
+        "selected_by_run": loaded.selected.to_json() if loaded.selected is not None else None,
+        "tasks": task_metadata(loaded.module, record, test, index),
+    }
+    path = export_model(loaded.module, target, directory, meta)
+    sha = json.loads((directory / "patched.json").read_text())["sha256"]
+    print(f"Exported {run} at mix {target.label()} to {path}\nSHA-256 {sha}")
+    print(f'Load it with open_clip.create_model_and_transforms("local-dir:{directory}")')
+    return path

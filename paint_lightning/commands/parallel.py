@@ -1,0 +1,177 @@
+"""``paint parallel``: combine separately fine-tuned runs, and compare with data-free merges.
+
+.. code-block:: bash
+
+    paint parallel --runs runs/mnist/version_0 runs/svhn/version_0 --config parallel.yaml
+    paint parallel --runs r1 r2 r3 r4 --config parallel.yaml --search coordinate --budget 80
+    paint parallel --runs r1 r2 --config parallel.yaml --merge task_arithmetic ties
+
+Each run is a ``paint fit`` run (folder or ``.ckpt``) fine-tuned from the same zero-shot model.
+The config's ``data:`` lists every run's patch task under ``patch`` and the tasks to protect
+under ``support``; ``sweep:`` gives the grid of each coefficient (``alphas``) and the criterion.
+Parallel patching searches ``theta_0 + sum_i alpha_i (theta_i - theta_0)`` (full grid up to three
+runs, coordinate ascent beyond). Each ``--merge`` method builds one end point from the runs
+(:func:`~paint_lightning.interpolation.merges.merge_end_point`) whose coefficient is swept like
+alpha under the same criterion. The report compares them all on held-out and test data; the
+model exported is the best on held-out data (or ``--export_method``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from paint_lightning.commands import config as cfg
+from paint_lightning.commands.console import write_line
+from paint_lightning.commands.errors import config_phase
+from paint_lightning.commands.results import export_model, next_directory, task_metadata
+from paint_lightning.engine.alpha_sweep import measure_missing, sweep_alphas
+from paint_lightning.engine.offline import LoadedRun, load_run, measure, prepare_data, resolve_device
+from paint_lightning.engine.parallel import parallel_search, zero
+from paint_lightning.engine.protocol import patch_tensors
+from paint_lightning.interpolation.mix import Mix
+from paint_lightning.io import write_json
+
+
+def build_parser() -> Any:
+    """The ``paint parallel`` parser."""
+    parser = cfg.new_parser("parallel", __doc__)
+    cfg.add_fit_sections(parser, model=False)
+    parser.add_argument("--runs", nargs="+", type=str, required=True, help="Two or more runs (folders or .ckpt).")
+    parser.add_argument("--search", type=str, default="auto", help="grid, coordinate or auto (grid up to 3 runs).")
+    parser.add_argument("--budget", type=int | None, default=None, help="Points coordinate ascent may evaluate.")
+    parser.add_argument("--merge", nargs="+", type=str, default=None, help="Merge methods to compare (FG's merges).")
+    parser.add_argument("--merge_options", type=str, default="{}", help='JSON per method: {"ties": {"density": 0.2}}.')
+    parser.add_argument("--export_method", type=str | None, default=None, help="Method to export (default: best).")
+    parser.add_argument(
+        "--out", type=str | None, default=None, help="Output folder (default: lightning_logs/parallel_N)."
+    )
+    parser.add_argument("--device", type=str, default="auto", help="auto (GPU when there is one), cpu, cuda...")
+    return parser
+
+
+def parallel_main(argv: Sequence[str]) -> None:
+    """Runs ``paint parallel`` (see the module docstring)."""
+    _, init = cfg.parse(build_parser(), argv, "parallel")
+    run_parallel(init)
+
+
+def load_runs(paths: Sequence[str], device: torch.device) -> tuple[list[LoadedRun], list[dict[str, Tensor]]]:
+    """The runs, and their fine-tuned towers as end points; refuses runs from different start points."""
+    if len(paths) < 2:
+        raise ValueError(f"--runs has {len(paths)} run; parallel patching combines at least two.")
+    # On the CPU first: only the first run's model and every run's image tower go to the device.
+    runs = [load_run(path, "cpu", f"--runs[{i}]") for i, path in enumerate(paths)]
+    _, start = patch_tensors(runs[0].module)
+    text = {k: v for k, v in runs[0].module.clip.state_dict().items() if not k.startswith("visual.")}
+    for i, run in enumerate(runs[1:], start=1):
+        _, other = patch_tensors(run.module)
+        other_text = run.module.clip.state_dict()
+        same = other.keys() == start.keys() and all(torch.equal(other[k], start[k]) for k in start)
+        same = same and all(torch.equal(other_text[k], v) for k, v in text.items())
+        if not same:
+            raise ValueError(
+                f"--runs[{i}]={paths[i]!r} was not fine-tuned from the same zero-shot model as --runs[0]={paths[0]!r} "
+                "(its start point or text tower differs); parallel patching combines runs of one start point."
+            )
+    ends = [{k: v.detach().to(device, copy=True) for k, v in patch_tensors(run.module)[0].items()} for run in runs]
+    runs[0].module.to(device)
+    for run in runs[1:]:
+        run.module = None  # type: ignore[assignment]  # its tower is an end point now; free the rest
+    return runs, ends
+
+
+def run_parallel(init: Any) -> Path:
+    """Parallel patching (and merges) of the parsed arguments ``init``; returns the output folder."""
+    device = resolve_device(init.device)
+    with config_phase():
+        settings, chunk = cfg.sweep_settings(init.sweep)
+        options = json.loads(init.merge_options)
+        runs, ends = load_runs(init.runs, device)
+        module = runs[0].module
+        datamodule = init.data
+        module.heads.clear()
+        module.set_tasks(datamodule.task_specs(), device=device)
+        merges = {method: _merge_fn() for method in init.merge or []}
+    out = Path(init.out).expanduser() if init.out else next_directory("lightning_logs", "parallel")
+    out.mkdir(parents=True, exist_ok=True)
+    prepare_data(datamodule, module)
+    roles = {spec.name: spec.role for spec in module.task_specs}
+    names = [f"run{i}" for i in range(len(runs))]
+    write_line(f"Parallel patching of {len(runs)} runs on {device} ({settings.criterion}); output in {out}")
+    result, _table = parallel_search(
+        measure(module, datamodule, "heldout", device, chunk, ends), roles, names, settings, init.search, init.budget
+    )
+    result["runs"] = {name: str(path) for name, path in zip(names, init.runs, strict=True)}
+    chosen = Mix.from_json(result["selected_mix"]).label()
+    write_line(f"parallel: {len(result['candidates'])} points ({result['search']}), best {chosen}")
+    methods: dict[str, dict[str, Any]] = {"parallel": {"mix": result["selected_mix"], "objective": result["objective"]}}
+    method_ends: dict[str, list[dict[str, Tensor]]] = {"parallel": ends}
+    _, start = patch_tensors(module)
+    for method, merge in merges.items():
+        merged = merge(method, start, ends, **options.get(method, {}))
+        method_ends[method] = [merged]
+        swept, _ = sweep_alphas(measure(module, datamodule, "heldout", device, chunk, [merged]), roles, settings)
+        index = swept["alphas"].index(swept["selected_alpha"])
+        methods[method] = {"mix": swept["selected_alpha"], "objective": swept["objective"][index], "sweep": swept}
+        write_line(f"{method}: coefficient {swept['selected_alpha']:g} chosen on held-out data")
+    for method, entry in methods.items():
+        entry["test"] = _test(
+            module, datamodule, device, chunk, method_ends[method], Mix.from_json(entry["mix"]), roles
+        )
+    zero_test = _test(module, datamodule, device, chunk, ends, zero(len(ends)), roles)
+    print(comparison(methods, zero_test, roles))
+    result.update({"methods": methods, "zero_shot_test": zero_test})
+    write_json(out / "parallel_report.json", result)
+    best = init.export_method or max(methods, key=lambda m: (methods[m]["objective"] or float("-inf"), m == "parallel"))
+    if best not in methods:
+        raise ValueError(f"--export_method={best!r}: use one of {', '.join(methods)}.")
+    mix = Mix.from_json(methods[best]["mix"])
+    meta = {"made_by": "paint parallel", "method": best, "runs": result["runs"], "criterion": result["criterion"]}
+    meta["tasks"] = task_metadata(module, None, {"tasks": methods[best]["test"]}, None)
+    path = export_model(module, mix, out, meta, method_ends[best])
+    print(f"Model of {best} ({mix.label()}) written to {path}")
+    return out
+
+
+def _merge_fn() -> Any:
+    try:
+        from paint_lightning.interpolation.merges import merge_end_point
+    except ImportError as err:
+        raise ValueError(
+            "--merge needs paint_lightning.interpolation.merges, which this installation lacks; drop --merge."
+        ) from err
+    return merge_end_point
+
+
+def _test(module: Any, datamodule: Any, device: Any, chunk: int, ends: Any, mix: Mix, roles: Mapping[str, str]) -> dict:
+    table: dict[Mix, Any] = {}
+    measure_missing(table, measure(module, datamodule, "test", device, chunk, ends), [mix])
+    return {
+        t: {"role": r, "accuracy": table[mix].accuracy(t), "stderr": table[mix].stderr(t)} for t, r in roles.items()
+    }
+
+
+def comparison(methods: Mapping[str, Mapping[str, Any]], zero_test: Mapping[str, Any], roles: Mapping[str, str]) -> str:
+    """The report's table: per method, its coefficients, held-out objective and mean test accuracies."""
+
+    def mean(test: Mapping[str, Any], role: str) -> str:
+        values = [row["accuracy"] for row in test.values() if row["role"] == role]
+        return f"{sum(values) / len(values):.2f}" if values else "-"
+
+    lines = [
+        "Parallel patching vs merges (coefficients chosen on held-out data; test accuracy %)",
+        f"{'method':<16}  {'coefficients':<18}  {'objective':>9}  {'test patch':>10}  {'test support':>12}",
+        f"{'zero-shot':<16}  {'0':<18}  {'-':>9}  {mean(zero_test, 'patch'):>10}  {mean(zero_test, 'support'):>12}",
+    ]
+    for name, entry in methods.items():
+        label = Mix.from_json(entry["mix"]).label()
+        objective = f"{entry['objective']:.2f}" if entry["objective"] is not None else "-"
+        patch, support = mean(entry["test"], "patch"), mean(entry["test"], "support")
+        lines.append(f"{name:<16}  {label:<18}  {objective:>9}  {patch:>10}  {support:>12}")
+    return "\n".join(lines)

@@ -1,0 +1,99 @@
+"""What the commands without a Trainer leave behind: the report, TensorBoard files, the exported model.
+
+The same files as a ``paint fit`` run: ``paint_report.json`` (same keys), TensorBoard events
+(figures, the sweep table, the custom-scalars page, HParams with the final metrics) and
+``patched.safetensors`` + ``patched.json`` + ``open_clip_config.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from torch import Tensor
+
+from paint_lightning.callbacks.outputs import report
+from paint_lightning.callbacks.tensorboard import (
+    custom_scalars_layout,
+    final_metrics,
+    log_final_curves,
+    log_hparams,
+    log_to_tensorboard,
+    sweep_scalars,
+)
+from paint_lightning.engine.offline import mixed_state_dict
+from paint_lightning.export import export_patched
+from paint_lightning.interpolation.mix import Mix
+from paint_lightning.io import write_json
+from paint_lightning.models.module import PaintModule
+
+
+def next_directory(root: str | Path, prefix: str) -> Path:
+    """``root/<prefix>_N`` with the first N not taken (created)."""
+    base = Path(root).expanduser()
+    index = 0
+    while (base / f"{prefix}_{index}").exists():
+        index += 1
+    path = base / f"{prefix}_{index}"
+    path.mkdir(parents=True)
+    return path
+
+
+def write_report(
+    directory: Path, record: Mapping[str, Any], zero_shot: Mapping[str, list[int]], test: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Writes ``paint_report.json`` (the shape of a fit run's report, one sweep); returns it."""
+    content = report([dict(record)], zero_shot, test)
+    write_json(directory / "paint_report.json", content)
+    return content
+
+
+def write_tensorboard(directory: Path, record: Mapping[str, Any], content: Mapping[str, Any], params: dict) -> None:
+    """The sweep's figures and table, the custom-scalars page, final curves and HParams."""
+    from lightning.pytorch.loggers import TensorBoardLogger
+
+    logger = TensorBoardLogger(save_dir=str(directory), name="", version="", default_hp_metric=False)
+    roles = {name: task["role"] for name, task in record["tasks"].items()}
+    writer = logger.experiment
+    writer.add_custom_scalars(custom_scalars_layout(roles))
+    log_to_tensorboard(logger, dict(record))
+    for tag, value in sweep_scalars(record).items():  # the time-series charts get one point (step 0)
+        writer.add_scalar(tag, value, 0)
+    log_final_curves(writer, record)
+    log_hparams(writer, params, final_metrics(content))
+    writer.close()
+
+
+def export_model(
+    module: PaintModule,
+    mix: Mix,
+    directory: Path,
+    metadata: Mapping[str, Any],
+    ends: Sequence[Mapping[str, Tensor]] | None = None,
+) -> Path:
+    """Writes the model at ``mix`` as an open_clip checkpoint with metadata and SHA-256."""
+    state = mixed_state_dict(module, mix, ends)
+    meta = {"model": dict(module.hparams.get("clip", {})), "mix": mix.to_json(), **metadata}
+    if mix.is_scalar:
+        meta.setdefault("alpha", mix.alpha)
+    return export_patched(state, directory, meta, dict(module.model_cfg), dict(module.preprocess_cfg))
+
+
+def task_metadata(
+    module: PaintModule, record: Mapping[str, Any] | None, test: Mapping[str, Any] | None, index: int | None
+) -> dict[str, Any]:
+    """Per task: role, class names, templates, held-out accuracies (when swept) and test accuracies."""
+    out = {}
+    for spec in module.task_specs:
+        entry: dict[str, Any] = {"role": spec.role, "classnames": spec.classnames, "templates": spec.templates}
+        task = (record or {}).get("tasks", {}).get(spec.name)
+        if task is not None and index is not None:
+            entry["heldout_accuracy"] = {
+                "zero_shot": task["zero_shot"],
+                "fine_tuned": task["fine_tuned"],
+                "patched": task["accuracy"][index],
+            }
+        entry["test_accuracy"] = (test or {}).get("tasks", {}).get(spec.name)
+        out[spec.name] = entry
+    return out
