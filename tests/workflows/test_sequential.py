@@ -131,3 +131,10 @@ def test_a_patched_task_that_is_also_a_support_task_is_refused(tmp_path: Path) -
     chain = load_chain(_chain(tmp_path, steps=[{"patch": [_task("other", 5)]}, {"patch": [_task("b", 6)]}]))
     with pytest.raises(ValueError, match=r"tasks \['other'\] are patched by a step and are also data\.support"):
         run_chain(chain)
+
+
+def test_a_chain_without_export_is_refused_before_training(tmp_path: Path) -> None:
+    chain = load_chain(_chain(tmp_path))
+    with pytest.raises(ValueError, match=r"sweep\.export is false"):
+        run_chain(chain, ["--sweep.export=false"])
+    assert not (tmp_path / "chain").exists()
