@@ -1,4 +1,4 @@
-"""The DataModule of a patching run: patch tasks to train on, support tasks to protect."""
+"""The DataModule of a patching run: patch tasks to train on, support tasks to protect, transfer tasks to watch."""
 
 from __future__ import annotations
 
@@ -13,23 +13,26 @@ from torchvision import transforms as T
 from paint_lightning.data.cache import TensorDataset, collate_batched
 from paint_lightning.data.evalsets import EvalSetCache
 from paint_lightning.data.provenance import check_unchanged, task_provenance
-from paint_lightning.data.resumable import EpochSampler, ResumableDataLoader, SeededItems
+from paint_lightning.data.resumable import ResumableDataLoader, SeededItems
 from paint_lightning.data.samplers import PlaceholderItems, UnpaddedDistributedSampler
+from paint_lightning.data.sampling import SAMPLINGS, Sampling, WithTaskIndex, train_sampler
 from paint_lightning.data.settings import validate_data_settings
 from paint_lightning.data.splits import task_split
-from paint_lightning.data.tasks import Task, TaskSpec, resolve_task
+from paint_lightning.data.tasks import Role, Task, TaskSpec, resolve_task
 
 log = logging.getLogger(__name__)
 
 
 class PaintDataModule(LightningDataModule):
-    """Patch and support tasks, with seeded held-out splits for choosing alpha.
+    """Patch, support and transfer tasks, with seeded held-out splits for choosing alpha.
 
     Training uses the patch tasks' train splits minus their held-out part (several patch tasks are
-    trained jointly: batches mix tasks and every sample is scored by its own task's head). Each
-    task, patch or support, gets a held-out split carved from its train split (``heldout_fraction``
-    of it, at most ``heldout_max`` images, chosen by ``split_seed`` and the task name); held-out
-    sets drive validation and the alpha sweep. Test splits serve only the final report.
+    trained jointly: batches mix tasks, as ``patch_sampling`` says, and every sample is scored by
+    its own task's head). Each task gets a held-out split carved from its train split
+    (``heldout_fraction`` of it, at most ``heldout_max`` images, chosen by ``split_seed`` and the
+    task name); held-out sets drive validation and the alpha sweep. Test splits serve only the
+    final report. Transfer tasks are never trained on and take no part in choosing alpha: they are
+    evaluated at every alpha and reported beside the others (broad transfer, unseen classes).
 
     Image transforms come from the model (open_clip's train and eval preprocessing) when the
     DataModule is used with a :class:`~paint_lightning.PaintModule`.
@@ -37,6 +40,8 @@ class PaintDataModule(LightningDataModule):
     Args:
         patch: Tasks to patch (fine-tune on).
         support: Tasks whose zero-shot accuracy must be kept.
+        transfer: Tasks only evaluated (at every alpha, and on their test splits): neither trained
+            on nor protected by the selection criterion.
         batch_size: Training batch size per device.
         eval_batch_size: Evaluation batch size per device (defaults to ``batch_size``).
         num_workers: Data loading worker processes.
@@ -47,12 +52,16 @@ class PaintDataModule(LightningDataModule):
             in memory across epochs and sweep passes; 0 disables it.
         pin_memory: Pin host memory for faster copies to the GPU (``None``: when CUDA is used).
         persistent_workers: Keep workers alive between epochs.
+        patch_sampling: How several patch tasks share each epoch: ``proportional`` to their sizes
+            (their images pooled and shuffled) or ``balanced`` (an equal share each; see
+            :mod:`paint_lightning.data.sampling`).
     """
 
     def __init__(
         self,
         patch: list[Task],
         support: list[Task] | None = None,
+        transfer: list[Task] | None = None,
         batch_size: int = 128,
         eval_batch_size: int | None = None,
         num_workers: int = 2,
@@ -62,6 +71,7 @@ class PaintDataModule(LightningDataModule):
         eval_cache_mb: int = 1024,
         pin_memory: bool | None = None,
         persistent_workers: bool = True,
+        patch_sampling: Sampling = "proportional",
     ) -> None:
         super().__init__()
         if not patch:
@@ -69,6 +79,10 @@ class PaintDataModule(LightningDataModule):
         validate_data_settings(batch_size, eval_batch_size, num_workers, heldout_fraction, heldout_max, eval_cache_mb)
         self.patch = list(patch)
         self.support = list(support or [])
+        self.transfer = list(transfer or [])
+        if patch_sampling not in SAMPLINGS:
+            raise ValueError(f"data.patch_sampling={patch_sampling!r}: use one of {', '.join(SAMPLINGS)}.")
+        self.patch_sampling = patch_sampling
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size if eval_batch_size is not None else batch_size
         self.num_workers = num_workers
@@ -80,13 +94,7 @@ class PaintDataModule(LightningDataModule):
         self.persistent_workers = persistent_workers
         self.specs = self._resolve_specs()
         # Split sizes are checked now, before anything expensive (model download, training) runs.
-        self._splits = {
-            task.name: self._split(task, field)
-            for field, task in [
-                *((f"data.patch[{i}]", t) for i, t in enumerate(self.patch)),
-                *((f"data.support[{i}]", t) for i, t in enumerate(self.support)),
-            ]
-        }
+        self._splits = {task.name: self._split(task, field) for field, _, task in self._fields()}
         self.train_transform: Callable[[Any], Any] | None = None
         self.eval_transform: Callable[[Any], Any] | None = None
         self.train_set: Dataset | None = None
@@ -100,7 +108,7 @@ class PaintDataModule(LightningDataModule):
     # -- what the model needs -------------------------------------------------------------------
 
     def task_specs(self) -> list[TaskSpec]:
-        """Patch tasks first, then support tasks: the order of heads and evaluation loaders."""
+        """Patch tasks first, then support, then transfer tasks: the order of heads and evaluation loaders."""
         return list(self.specs)
 
     def set_transforms(self, train: Callable[[Any], Any], eval: Callable[[Any], Any]) -> None:
@@ -117,7 +125,7 @@ class PaintDataModule(LightningDataModule):
         if self.train_transform is None or self.eval_transform is None:
             log.warning("No model transforms set on the DataModule; using ToTensor() only.")
             self.set_transforms(T.ToTensor(), T.ToTensor())
-        tasks = [*self.patch, *self.support]
+        tasks = self._tasks()
         if stage in ("fit", "validate") and not self.heldout_sets:
             train_parts = []
             for index, task in enumerate(tasks):
@@ -127,7 +135,7 @@ class PaintDataModule(LightningDataModule):
                 self._eval_cache.register(self.heldout_sets[task.name], task.source, task.heldout_from, heldout_idx)
                 if index < len(self.patch):
                     full_train = task.source.dataset("train", self.train_transform)
-                    train_parts.append(_WithTaskIndex(Subset(full_train, train_idx), index))
+                    train_parts.append(WithTaskIndex(Subset(full_train, train_idx), index))
             self.train_set = ConcatDataset(train_parts)
         if stage in ("fit", "test") and not self.test_sets:
             for task in tasks:
@@ -145,7 +153,8 @@ class PaintDataModule(LightningDataModule):
         """
         assert self.train_set is not None, "call setup('fit') first"
         world, rank = (self.trainer.world_size, self.trainer.global_rank) if self.trainer else (1, 0)
-        sampler = EpochSampler(self.train_set, world, rank, seed=self.split_seed)
+        sizes = [len(part) for part in self.train_set.datasets]
+        sampler = train_sampler(self.patch_sampling, sizes, self.train_set, world, rank, self.split_seed)
         self._train_loader = ResumableDataLoader(
             SeededItems(self.train_set, self.split_seed),
             batch_size=self.batch_size,
@@ -194,7 +203,7 @@ class PaintDataModule(LightningDataModule):
                         self._splits[task.name][1],
                         ("train", "heldout", "test"),
                     )
-                    for task in [*self.patch, *self.support]
+                    for task in self._tasks()
                 },
             }
         return self._provenance
@@ -255,14 +264,25 @@ class PaintDataModule(LightningDataModule):
 
     # -- internals -------------------------------------------------------------------------------
 
+    def _tasks(self) -> list[Task]:
+        return [*self.patch, *self.support, *self.transfer]
+
+    def _fields(self) -> list[tuple[str, Role, Task]]:
+        groups: tuple[tuple[Role, list[Task]], ...] = (
+            ("patch", self.patch),
+            ("support", self.support),
+            ("transfer", self.transfer),
+        )
+        return [(f"data.{role}[{i}]", role, task) for role, tasks in groups for i, task in enumerate(tasks)]
+
     def _resolve_specs(self) -> list[TaskSpec]:
-        specs = [resolve_task(t, "patch", f"data.patch[{i}]") for i, t in enumerate(self.patch)]
-        specs += [resolve_task(t, "support", f"data.support[{i}]") for i, t in enumerate(self.support)]
+        specs = [resolve_task(task, role, field) for field, role, task in self._fields()]
         names = [spec.name for spec in specs]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(
-                f"task names {duplicates} are used twice in data.patch/data.support; names must be unique."
+                f"task names {duplicates} are used twice in data.patch/data.support/data.transfer; names must be "
+                "unique (a task has one role per run)."
             )
         return specs
 
@@ -276,18 +296,3 @@ class PaintDataModule(LightningDataModule):
 
     def _cached(self, sets: dict[str, Dataset]) -> dict[str, Dataset]:
         return self._eval_cache.cached(sets, self.eval_transform)
-
-
-class _WithTaskIndex(Dataset):
-    """Appends the task's index to every ``(image, label)`` item."""
-
-    def __init__(self, dataset: Dataset, task_index: int) -> None:
-        self.dataset = dataset
-        self.task_index = task_index
-
-    def __len__(self) -> int:
-        return len(self.dataset)  # type: ignore[arg-type]
-
-    def __getitem__(self, index: int) -> tuple[Any, int, int]:
-        image, label = self.dataset[index]
-        return image, label, self.task_index

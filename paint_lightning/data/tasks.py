@@ -9,7 +9,9 @@ from typing import Any, Literal
 from paint_lightning.data.sources import ImageSource
 from paint_lightning.data.templates import check_classnames, resolve_templates
 
-Role = Literal["patch", "support"]
+Role = Literal["patch", "support", "transfer"]
+"""What a task is for: fine-tuned on (``patch``), protected (``support``), or only watched (``transfer``)."""
+ROLES: tuple[Role, ...] = ("patch", "support", "transfer")
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 

@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from paint_lightning.data.tasks import ROLES
 from paint_lightning.engine.counts import TaskCounts
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.interpolation.selection import SweepCurves, objective, select_alpha
@@ -93,17 +94,25 @@ def at_alpha(record: Mapping[str, Any], alpha: float) -> dict[str, float]:
 
 
 def summary_line(record: Mapping[str, Any]) -> str:
-    """One line per sweep: alpha*, its accuracies with standard errors, and the tie range."""
+    """One line per sweep: alpha*, its accuracies with standard errors, and the tie range.
+
+    Several patch tasks are also listed one by one after their mean, as are transfer tasks
+    (reported, never selected on), which come last.
+    """
     alpha = record["selected_alpha"]
     index = record["alphas"].index(alpha)
     tasks = record["tasks"]
     parts = []
-    for role in ("patch", "support"):
+    for role in ROLES:
         names = [n for n, t in tasks.items() if t["role"] == role]
         if names:
             mean = sum(tasks[n]["accuracy"][index] for n in names) / len(names)
             se = mean_stderr(tasks[n]["stderr"][index] for n in names)
-            parts.append(f"{role} {mean:.2f} ± {se:.2f}%")
+            each = ", ".join(f"{n} {tasks[n]['accuracy'][index]:.2f}" for n in names)
+            parts.append(
+                f"{role} {mean:.2f} ± {se:.2f}%"
+                + (f" ({each})" if role == "transfer" or (role == "patch" and len(names) > 1) else "")
+            )
     tied = record.get("tied_alphas") or [alpha]
     ties = f" (alphas {min(tied):g}-{max(tied):g} within one standard error)" if len(tied) > 1 else ""
     return f"alpha* = {alpha:g}: " + ", ".join(parts) + ties
@@ -131,25 +140,26 @@ def test_record(roles: Mapping[str, str], table: Mapping[Mix, TaskCounts], alpha
 
 
 def final_table(rows: Mapping[str, Mapping[str, Any]], alpha: float, split: str) -> str:
-    """Plain-text table of zero-shot / fine-tuned / patched accuracy per task."""
+    """Plain-text table of zero-shot / fine-tuned / patched accuracy per task, and each role's mean."""
     width = max([len(name) for name in rows] + [8])
+    roles = [role for role in ROLES if any(row["role"] == role for row in rows.values())]
+    role_width = max([len(role) for role in roles] + [7])
     lines = [
         f"PAINT result on the {split} splits (alpha* = {alpha:g})",
-        f"{'task':<{width}}  {'role':<7}  {'zero-shot':>9}  {'fine-tuned':>10}  {'patched':>7}",
+        f"{'task':<{width}}  {'role':<{role_width}}  {'zero-shot':>9}  {'fine-tuned':>10}  {'patched':>7}",
     ]
     for name, row in rows.items():
         lines.append(
-            f"{name:<{width}}  {row['role']:<7}  {row['zero_shot']:>9.2f}  "
+            f"{name:<{width}}  {row['role']:<{role_width}}  {row['zero_shot']:>9.2f}  "
             f"{row['fine_tuned']:>10.2f}  {row['patched']:>7.2f}"
         )
-    for role in ("patch", "support"):
+    for role in roles:
         chosen = [row for row in rows.values() if row["role"] == role]
-        if chosen:
-            means = {key: _mean(row[key] for row in chosen) for key in ("zero_shot", "fine_tuned", "patched")}
-            lines.append(
-                f"{'mean':<{width}}  {role:<7}  {means['zero_shot']:>9.2f}  "
-                f"{means['fine_tuned']:>10.2f}  {means['patched']:>7.2f}"
-            )
+        means = {key: _mean(row[key] for row in chosen) for key in ("zero_shot", "fine_tuned", "patched")}
+        lines.append(
+            f"{'mean':<{width}}  {role:<{role_width}}  {means['zero_shot']:>9.2f}  "
+            f"{means['fine_tuned']:>10.2f}  {means['patched']:>7.2f}"
+        )
     return "\n".join(lines)
 
 

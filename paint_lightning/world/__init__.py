@@ -1,8 +1,11 @@
 """The offline world: captioned drawn images, a tiny CLIP pretrained on them, and their tasks.
 
-The tasks are support tasks (shapes, colours, counts) and the patching task, handwritten digits.
+The tasks are support tasks (shapes, colours, counts), the patching tasks (handwritten digits,
+positions of objects) and a broad-transfer target (the renderer's digit glyphs).
 """
 
+from paint_lightning.world.glyph_digits import GlyphDigits
+from paint_lightning.world.positions import POSITION_TEMPLATES, WorldPositions
 from paint_lightning.world.sources import (
     COLOUR_TEMPLATES,
     COUNT_TEMPLATES,
@@ -18,9 +21,12 @@ __all__ = [
     "COLOUR_TEMPLATES",
     "COUNT_TEMPLATES",
     "DIGIT_TEMPLATES",
+    "POSITION_TEMPLATES",
     "SHAPE_TEMPLATES",
+    "GlyphDigits",
     "HandwrittenDigits",
     "WorldColours",
     "WorldCounts",
+    "WorldPositions",
     "WorldShapes",
 ]

@@ -88,6 +88,11 @@ class _WorldTask(ImageSource):
         return render_scene(self.scene(label, rng), rng), label
 
     @override
+    def labels(self, split: Split) -> list[int]:
+        size = self.train_size if split == "train" else self.test_size
+        return [index % len(self.classnames) for index in range(size)]  # as render() labels them
+
+    @override
     def dataset(self, split: Split, transform: Transform | None = None) -> Dataset:
         if split not in _SPLIT_CODES:
             raise ValueError(f"split must be 'train' or 'test', got {split!r}")
@@ -241,6 +246,11 @@ class HandwrittenDigits(ImageSource):
         offset = (IMAGE_SIZE - self.glyph_size) // 2
         canvas.paste(glyph, (offset, offset))
         return canvas.convert("RGB"), int(labels[index])
+
+    @override
+    def labels(self, split: Split) -> list[int]:
+        _, labels = self._load()
+        return [int(labels[i]) for i in self.indices(split)]
 
     def _render_chosen(self, chosen: np.ndarray, position: int) -> tuple[Image.Image, int]:
         return self.render(int(chosen[position]))

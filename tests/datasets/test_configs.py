@@ -14,7 +14,15 @@ from tests.datasets.fakes import trust_fake_checksums
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO / "configs" / "paper" / "shared"
 FRAGMENTS = sorted(SHARED.glob("*.yaml"))
-RUNNABLE = sorted(p for p in REPO.glob("configs/**/*.yaml") if SHARED not in p.parents and p.parent.name != "world")
+# Fragments (any shared/ folder), pretraining recipes (world/), paint sequential chains (chains/) and the
+# configs of the commands without a Trainer (named after them: predict_*, sweep_*, parallel_*) are no fit configs.
+RUNNABLE = sorted(
+    p
+    for p in REPO.glob("configs/**/*.yaml")
+    if not {"shared", "chains"} & set(p.relative_to(REPO).parts)
+    and p.parent.name != "world"
+    and p.name.split("_")[0] not in ("predict", "sweep", "parallel")
+)
 PAPER = [p for p in RUNNABLE if "paper" in p.parts]
 
 
