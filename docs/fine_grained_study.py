@@ -25,6 +25,7 @@ Run from the repository root (one thread; CPU):
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 from pathlib import Path
@@ -46,27 +47,41 @@ from paint_lightning.interpolation import InPlaceCombiner, Mix, parameter_group 
 SETTINGS = SweepSettings(search="adaptive", resolution=0.05, criterion="constrained_mean", max_support_drop=1.5)
 
 
-class Predictions:
-    """Per-example correctness of mixes over every held-out and test example, cached on disk."""
+def build(settings: dict[str, Any]) -> tuple[PaintModule, PaintDataModule]:
+    """The model and data of a ``paint fit`` config (as a dict), set up for evaluation."""
+    settings = {k: v for k, v in settings.items() if k not in ("ckpt_path", "weights_only")}  # `fit` arguments
+    cli = PaintCLI(PaintModule, PaintDataModule, args=settings, run=False)
+    model, data = cli.model, cli.datamodule
+    data.set_transforms(model.preprocess_train, model.preprocess_eval)
+    data.setup("fit")
+    data.setup("test")
+    model.set_tasks(data.task_specs())
+    model.configure_model()
+    return model, data
 
-    def __init__(self, run: Path) -> None:
-        config = run / "config.yaml"
-        ckpt = sorted((run / "checkpoints").glob("*.ckpt"))[-1]
-        settings = yaml.safe_load(config.read_text())
-        for key in ("ckpt_path", "weights_only"):  # arguments of `fit`, not of the classes
-            settings.pop(key, None)
-        cli = PaintCLI(PaintModule, PaintDataModule, args=settings, run=False)
-        model, data = cli.model, cli.datamodule
-        data.set_transforms(model.preprocess_train, model.preprocess_eval)
-        data.setup("fit")
-        data.setup("test")
-        model.set_tasks(data.task_specs())
-        model.configure_model()
-        state = torch.load(ckpt, map_location="cpu", weights_only=True)
-        model.on_load_checkpoint(state)
-        model.load_state_dict(state["state_dict"])
+
+def load_run(model: PaintModule, run: Path) -> dict[str, Any]:
+    """Loads the last checkpoint of ``run`` into ``model``; returns the checkpoint."""
+    state = torch.load(sorted((run / "checkpoints").glob("*.ckpt"))[-1], map_location="cpu", weights_only=True)
+    model.on_load_checkpoint(state)
+    model.load_state_dict(state["state_dict"])
+    return state
+
+
+class Predictions:
+    """Per-example correctness of mixes over every held-out and test example, cached on disk.
+
+    Args:
+        model: The model; its live tower is the end point unless ``ends`` are given.
+        data: The DataModule (set up).
+        cache: File of the cache.
+        ends: End points other than the live tower (name -> tensor of the tower).
+        tag: Prefix of this end set's cache keys.
+    """
+
+    def __init__(self, model: PaintModule, data: PaintDataModule, cache: Path, ends: list | None = None, tag: str = ""):
         model.eval()
-        self.model = model
+        self.model, self.ends, self.tag = model, ends, tag
         self.roles = {spec.name: spec.role for spec in model.task_specs}
         self.batches: list[tuple[str, Any, Any]] = []
         self.index: dict[tuple[str, str], torch.Tensor] = {}
@@ -79,24 +94,37 @@ class Predictions:
                     size += len(batch[1])
                 self.index[(split, task)] = torch.arange(offset, offset + size)
                 offset += size
-        self.labels = torch.cat([labels for _, _, labels in self.batches])
-        self.path = run / "fine_grained_cache.pt"
+        self.path = cache
         self.cache: dict[str, torch.Tensor] = torch.load(self.path) if self.path.exists() else {}
         self.groups = sorted({parameter_group(name) for name in patch_tensors(model)[0]})
+
+    @classmethod
+    def from_run(cls, run: Path) -> Predictions:
+        """The run's fine-tuned and zero-shot towers, its held-out and test sets."""
+        model, data = build(yaml.safe_load((run / "config.yaml").read_text()))
+        load_run(model, run)
+        return cls(model, data, run / "fine_grained_cache.pt")
+
+    def with_ends(self, ends: list, tag: str) -> Predictions:
+        """The same model and data with other end points (sharing the cache)."""
+        other = copy.copy(self)
+        other.ends, other.tag = ends, tag
+        return other
 
     @torch.no_grad()
     def correct(self, mixes: list[Mix]) -> list[torch.Tensor]:
         """Boolean correctness of every example under each mix (new mixes: one pass each)."""
-        todo = [m for m in dict.fromkeys(mixes) if _key(m) not in self.cache]
+        key = lambda mix: self.tag + _key(mix)  # noqa: E731
+        todo = [m for m in dict.fromkeys(mixes) if key(m) not in self.cache]
         if todo:
             live, start = patch_tensors(self.model)
-            with InPlaceCombiner(live, start) as combiner:
+            with InPlaceCombiner(live, start, self.ends) as combiner:
                 for mix in todo:
                     combiner.set(mix)
                     hits = [self.model(images, task).argmax(-1) == labels for task, images, labels in self.batches]
-                    self.cache[_key(mix)] = torch.cat(hits)
+                    self.cache[key(mix)] = torch.cat(hits)
             torch.save(self.cache, self.path)
-        return [self.cache[_key(m)] for m in mixes]
+        return [self.cache[key(m)] for m in mixes]
 
     def measure(self, selection: dict[str, torch.Tensor]):
         """A ``measure(mixes) -> Counts`` over the examples ``selection`` names (task -> indices)."""
@@ -220,7 +248,7 @@ def main() -> None:
     ]
     results = {}
     for run in args.runs:
-        pred = Predictions(run)
+        pred = Predictions.from_run(run)
         if args.analysis == "searches":
             results[str(run)] = searches_analysis(pred, searches, args.oracle)
         else:

@@ -192,6 +192,11 @@ class InterpolationSweep(Callback):
                 "No alpha sweep in this checkpoint (was it trained with InterpolationSweep?): "
                 "reporting zero-shot and fine-tuned accuracy only."
             )
+        elif self.per_block is not None and "per_block" not in self.history[-1]:
+            rank_zero_warn(
+                "sweep.per_block is set but this checkpoint's last sweep has no per-block search (it runs at the "
+                "end of `paint fit` and in `paint validate`): reporting alpha* only."
+            )
         runtime = SweepRuntime(trainer, pl_module, self.chunk_bytes)
         self.test_result = self.evaluate_test(runtime, alpha, live=runtime.live_counts())
         for name, row in self.test_result["tasks"].items():
