@@ -56,6 +56,19 @@ def log_sweep(
             log_to_tensorboard(logger, dict(record))
 
 
+def log_per_block(trainer: Trainer, search: Mapping[str, Any]) -> None:
+    """Logs the per-block search: its objective and alpha*'s, whether it won, the coefficients."""
+    if trainer.logger is None or not trainer.is_global_zero:
+        return
+    scalars = {"paint/per_block/won": float(search["won"])}
+    for key in ("best_objective", "global_objective"):
+        if search[key] is not None:
+            scalars[f"paint/per_block/{key}"] = search[key]
+    for group, value in search["best"].items():
+        scalars[f"paint/per_block/coefficient/{group}"] = value
+    trainer.logger.log_metrics(scalars, step=trainer.global_step)
+
+
 def report(
     history: list[dict[str, Any]], zero_shot: Mapping[str, list[int]], test_result: dict[str, Any] | None
 ) -> dict[str, Any]:
@@ -96,22 +109,30 @@ def export_patched_model(
     test_result: dict[str, Any] | None,
     directory: Path,
 ) -> Path:
-    """Exports the model at the record's alpha* into ``directory`` (collective; rank 0 writes).
+    """Exports the model at the record's selected mix into ``directory`` (collective; rank 0 writes).
+
+    The selected mix is alpha*, or the per-block mix when a per-block search won on held-out data.
 
     Returns:
         The path of the weights file.
     """
     alpha = record["selected_alpha"]
+    mix = Mix.from_json(record.get("selected_mix", alpha))
     runtime.synchronise()
-    state = runtime.full_state(Mix.of(alpha))  # every process: a sharded model is gathered
+    state = runtime.full_state(mix)  # every process: a sharded model is gathered
     weights = directory / "patched.safetensors"
     if runtime.trainer.is_global_zero:
         index = record["alphas"].index(alpha)
         counts = TaskCounts.from_json(dict(zero_shot))
         model: Any = runtime.model
+        search = record.get("per_block")
+        per_block = search is not None and search["won"]
+        test_rows = (test_result or {}).get("tasks", {})
+        test_per_block = (test_result or {}).get("per_block", {}).get("tasks", {})
         meta = {
             "model": dict(getattr(model, "hparams", {}).get("clip", {})),
             "alpha": alpha,
+            "selected_mix": mix.to_json(),
             "criterion": record["criterion"],
             "epoch": record["epoch"],
             "global_step": record["global_step"],
@@ -123,14 +144,25 @@ def export_patched_model(
                     "heldout_accuracy": {
                         "zero_shot": counts.accuracy(spec.name),
                         "fine_tuned": record["tasks"][spec.name]["fine_tuned"],
-                        "patched": record["tasks"][spec.name]["accuracy"][index],
+                        "patched": search["heldout"][spec.name]["per_block"]
+                        if per_block
+                        else record["tasks"][spec.name]["accuracy"][index],
                     },
-                    "test_accuracy": (test_result or {}).get("tasks", {}).get(spec.name),
+                    "test_accuracy": _test_row(test_rows.get(spec.name), test_per_block.get(spec.name), per_block),
                 }
                 for spec in model.task_specs
             },
         }
+        if search is not None:
+            meta["per_block"] = {key: search[key] for key in ("search", "best", "won", "gain", "evaluations")}
         exported = model.export_open_clip(state)
         weights = export_patched(exported.state_dict, directory, meta, exported.model_cfg, exported.preprocess_cfg)
     runtime.trainer.strategy.barrier("paint-export")
     return weights
+
+
+def _test_row(row: dict[str, Any] | None, per_block: dict[str, Any] | None, selected: bool) -> dict[str, Any] | None:
+    """The test row of a task, its ``patched`` accuracy being the exported mix's."""
+    if row is None or not selected or per_block is None:
+        return row
+    return {**row, "patched": per_block["per_block"], "global": per_block["global"]}

@@ -10,12 +10,15 @@ from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from typing_extensions import override
 
-from paint_lightning.callbacks.outputs import export_patched_model, log_sweep, write_report
+from paint_lightning.callbacks.outputs import export_patched_model, log_per_block, log_sweep, write_report
 from paint_lightning.callbacks.runtime import SweepRuntime, check_setup
 from paint_lightning.engine.alpha_sweep import SweepSettings, measure_missing, sweep_alphas
+from paint_lightning.engine.blockwise import BlockSearch, search_blocks
+from paint_lightning.engine.blockwise_record import comparison_table, per_block_mixes, per_block_test
 from paint_lightning.engine.counts import TaskCounts
+from paint_lightning.engine.protocol import patch_tensors
 from paint_lightning.engine.record import FINE_TUNED, ZERO_SHOT, final_table, summary_line, test_record
-from paint_lightning.interpolation.mix import Mix
+from paint_lightning.interpolation.mix import Mix, parameter_group
 from paint_lightning.interpolation.selection import Criterion
 
 REPORT = "paint_report.json"
@@ -32,12 +35,15 @@ class InterpolationSweep(Callback):
     counts are the validation metrics (``val/<task>/acc``), so during ``fit`` Lightning's own
     validation loop, which would repeat that pass, is switched off. At the end of training the
     patched model is exported and, with ``final_test``, the zero-shot, fine-tuned and patched
-    models are compared on the test splits. Under DDP every process evaluates its own shard (no
-    padding), integer counts are summed, and BatchNorm statistics are averaged first, so results
-    do not depend on the number of processes; files are written by global rank 0 only. With
-    Lightning's ``WeightAveraging`` the averaged weights are swept and exported. ``paint validate
-    --ckpt_path ...`` sweeps a checkpoint without training; ``paint test`` reports zero-shot,
-    fine-tuned and patched test accuracy of a checkpoint.
+    models are compared on the test splits. With ``per_block``, the last sweep of a run (and
+    ``paint validate``) goes on to search per-block coefficients from alpha* on the same held-out
+    sets (:mod:`paint_lightning.engine.blockwise`); the finer mix is exported when it wins there,
+    and the final test report shows alpha* and the per-block mix side by side. Under DDP every
+    process evaluates its own shard (no padding), integer counts are summed, and BatchNorm
+    statistics are averaged first, so results do not depend on the number of processes; files are
+    written by global rank 0 only. With Lightning's ``WeightAveraging`` the averaged weights are
+    swept and exported. ``paint validate --ckpt_path ...`` sweeps a checkpoint without training;
+    ``paint test`` reports zero-shot, fine-tuned and patched test accuracy of a checkpoint.
 
     Args:
         alphas: Alphas to evaluate (default ``0.0, 0.1, ..., 1.0``). With ``search: adaptive``
@@ -58,6 +64,8 @@ class InterpolationSweep(Callback):
         final_test: Evaluate zero-shot / fine-tuned / patched models on the test splits at the
             end of training.
         log_figures: Log alpha-curve and trade-off figures to TensorBoard.
+        per_block: Search per-block coefficients after the last sweep, e.g. ``{search: lines,
+            budget: 40}`` (:class:`~paint_lightning.engine.blockwise.BlockSearch`); off by default.
     """
 
     def __init__(
@@ -73,6 +81,7 @@ class InterpolationSweep(Callback):
         export: bool = True,
         final_test: bool = True,
         log_figures: bool = True,
+        per_block: BlockSearch | None = None,
     ) -> None:
         super().__init__()
         settings: dict[str, Any] = {
@@ -94,6 +103,10 @@ class InterpolationSweep(Callback):
         self.export = export
         self.final_test = final_test
         self.log_figures = log_figures
+        if per_block is not None:
+            per_block.check(self.settings)
+        self.per_block = per_block
+        self._table: dict[Mix, TaskCounts] = {}  # held-out counts of the latest sweep (this process only)
         self.history: list[dict[str, Any]] = []
         self.zero_shot: dict[str, list[int]] = {}  # held-out counts of the start point, measured once
         self.test_result: dict[str, Any] | None = None
@@ -108,6 +121,14 @@ class InterpolationSweep(Callback):
     def selected_alpha(self) -> float | None:
         """Alpha* of the latest sweep."""
         return self.history[-1]["selected_alpha"] if self.history else None
+
+    @property
+    def selected_mix(self) -> Mix | None:
+        """The mix of the latest sweep: alpha*, or the per-block mix when it won on held-out data."""
+        if not self.history:
+            return None
+        record = self.history[-1]
+        return Mix.from_json(record.get("selected_mix", record["selected_alpha"]))
 
     # -- state -----------------------------------------------------------------------------------
 
@@ -143,19 +164,24 @@ class InterpolationSweep(Callback):
         if trainer.state.fn == TrainerFn.VALIDATING and not trainer.sanity_checking:
             # `paint validate --ckpt_path ...`: Lightning's loop counted the live weights already.
             self.sweep(trainer, pl_module, live=SweepRuntime(trainer, pl_module, self.chunk_bytes).live_counts())
+            if self.per_block is not None:
+                self.search_blocks(trainer, pl_module)
 
     @override
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if not self._swept_now(trainer):
             self.sweep(trainer, pl_module, loggable=False)
-        alpha = self.selected_alpha
-        assert alpha is not None
+        if self.per_block is not None and "per_block" not in self.history[-1]:
+            self.search_blocks(trainer, pl_module)
+        alpha, mix = self.selected_alpha, self.selected_mix
+        assert alpha is not None and mix is not None
         runtime = SweepRuntime(trainer, pl_module, self.chunk_bytes)
         if self.final_test:
             self.test_result = self.evaluate_test(runtime, alpha)
         if self.export:
             path = export_patched_model(runtime, self.history[-1], self.zero_shot, self.test_result, self._directory())
-            rank_zero_info(f"Patched model (alpha* = {alpha:g}) written to {path}")
+            what = f"alpha* = {alpha:g}" if mix.is_scalar else f"per-block mix {mix.label()}"
+            rank_zero_info(f"Patched model ({what}) written to {path}")
         self._write_report(trainer)
 
     @override
@@ -165,6 +191,11 @@ class InterpolationSweep(Callback):
             rank_zero_warn(
                 "No alpha sweep in this checkpoint (was it trained with InterpolationSweep?): "
                 "reporting zero-shot and fine-tuned accuracy only."
+            )
+        elif self.per_block is not None and "per_block" not in self.history[-1]:
+            rank_zero_warn(
+                "sweep.per_block is set but this checkpoint's last sweep has no per-block search (it runs at the "
+                "end of `paint fit` and in `paint validate`): reporting alpha* only."
             )
         runtime = SweepRuntime(trainer, pl_module, self.chunk_bytes)
         self.test_result = self.evaluate_test(runtime, alpha, live=runtime.live_counts())
@@ -198,7 +229,13 @@ class InterpolationSweep(Callback):
             known[FINE_TUNED] = live
         record, table = sweep_alphas(runtime.measure("heldout"), roles, self.settings, known)
         self.zero_shot = table[ZERO_SHOT].to_json()
-        record = {"epoch": trainer.current_epoch, "global_step": trainer.global_step, **record}
+        self._table = table
+        record = {
+            "epoch": trainer.current_epoch,
+            "global_step": trainer.global_step,
+            **record,
+            "selected_mix": Mix.of(record["selected_alpha"]).to_json(),
+        }
         self.history.append(record)
         log_sweep(trainer, pl_module, record, loggable, self.log_figures, fit=trainer.state.fn == TrainerFn.FITTING)
         rank_zero_info(f"Epoch {record['epoch']}: {summary_line(record)}")
@@ -206,6 +243,36 @@ class InterpolationSweep(Callback):
             rank_zero_warn(f"Alpha* may not mean much: {warning}")
         self._write_report(trainer)
         return record
+
+    def search_blocks(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, Any]:
+        """Per-block coefficients from the latest sweep's alpha*, on the same held-out sets.
+
+        Adds ``per_block`` (the search, :func:`~paint_lightning.engine.blockwise.search_blocks`) to
+        the latest record and sets its ``selected_mix`` (alpha* unless the finer mix won).
+        """
+        if self.per_block is None or not self.history:
+            raise RuntimeError("search_blocks needs sweep.per_block and a sweep to start from")
+        runtime = SweepRuntime(trainer, pl_module, self.chunk_bytes)
+        runtime.synchronise()
+        record = self.history[-1]
+        groups = [parameter_group(name) for name in patch_tensors(runtime.model)[0]]
+        result = search_blocks(
+            runtime.measure("heldout"),
+            runtime.roles(),
+            self.settings,
+            self.per_block,
+            groups,
+            record["selected_alpha"],
+            self._table,
+        )
+        record["per_block"] = result
+        record["selected_mix"] = result["selected_mix"]
+        log_per_block(trainer, result)
+        rank_zero_info("\n" + comparison_table(result, None))
+        for warning in result["warnings"]:
+            rank_zero_warn(f"Per-block coefficients may not mean much: {warning}")
+        self._write_report(trainer)
+        return result
 
     def evaluate_test(
         self, runtime: SweepRuntime, alpha: float | None, live: TaskCounts | None = None
@@ -218,10 +285,16 @@ class InterpolationSweep(Callback):
         if live is not None and all(live.total.get(n) == sizes[n] for n in roles):
             table[FINE_TUNED] = live
         wanted = [ZERO_SHOT, FINE_TUNED] + ([Mix.of(alpha)] if alpha is not None else [])
+        search = self.history[-1].get("per_block") if self.history and alpha is not None else None
+        if search is not None:
+            wanted += per_block_mixes(search)
         measure_missing(table, runtime.measure("test"), wanted)
         result = test_record(roles, table, alpha)
         if alpha is not None:
             rank_zero_info("\n" + final_table(result["tasks"], alpha, "test"))
+        if search is not None:
+            result["per_block"] = per_block_test(roles, table, search)
+            rank_zero_info("\n" + comparison_table(search, result["per_block"]))
         return result
 
     # -- internals -------------------------------------------------------------------------------
