@@ -34,6 +34,7 @@ from paint_lightning.engine.alpha_sweep import measure_missing, sweep_alphas
 from paint_lightning.engine.offline import LoadedRun, load_run, measure, prepare_data, resolve_device
 from paint_lightning.engine.parallel import parallel_search, zero
 from paint_lightning.engine.protocol import patch_tensors
+from paint_lightning.interpolation.merges import MERGES, merge_end_point
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.io import write_json
 
@@ -45,7 +46,9 @@ def build_parser() -> Any:
     parser.add_argument("--runs", nargs="+", type=str, required=True, help="Two or more runs (folders or .ckpt).")
     parser.add_argument("--search", type=str, default="auto", help="grid, coordinate or auto (grid up to 3 runs).")
     parser.add_argument("--budget", type=int | None, default=None, help="Points coordinate ascent may evaluate.")
-    parser.add_argument("--merge", nargs="+", type=str, default=None, help="Merge methods to compare (FG's merges).")
+    parser.add_argument(
+        "--merge", nargs="+", type=str, default=None, help=f"Merge methods to compare: {', '.join(MERGES)}."
+    )
     parser.add_argument("--merge_options", type=str, default="{}", help='JSON per method: {"ties": {"density": 0.2}}.')
     parser.add_argument("--export_method", type=str | None, default=None, help="Method to export (default: best).")
     parser.add_argument(
@@ -92,12 +95,15 @@ def run_parallel(init: Any) -> Path:
     with config_phase():
         settings, chunk = cfg.sweep_settings(init.sweep)
         options = json.loads(init.merge_options)
+        unknown = [method for method in init.merge or [] if method not in MERGES]
+        if unknown:
+            raise ValueError(f"--merge {' '.join(unknown)}: unknown method; use {', '.join(MERGES)}.")
         runs, ends = load_runs(init.runs, device)
         module = runs[0].module
         datamodule = init.data
         module.heads.clear()
         module.set_tasks(datamodule.task_specs(), device=device)
-        merges = {method: _merge_fn() for method in init.merge or []}
+        merges = {method: merge_end_point for method in init.merge or []}
     out = Path(init.out).expanduser() if init.out else next_directory("lightning_logs", "parallel")
     out.mkdir(parents=True, exist_ok=True)
     prepare_data(datamodule, module)
@@ -137,16 +143,6 @@ def run_parallel(init: Any) -> Path:
     path = export_model(module, mix, out, meta, method_ends[best])
     print(f"Model of {best} ({mix.label()}) written to {path}")
     return out
-
-
-def _merge_fn() -> Any:
-    try:
-        from paint_lightning.interpolation.merges import merge_end_point
-    except ImportError as err:
-        raise ValueError(
-            "--merge needs paint_lightning.interpolation.merges, which this installation lacks; drop --merge."
-        ) from err
-    return merge_end_point
 
 
 def _test(module: Any, datamodule: Any, device: Any, chunk: int, ends: Any, mix: Mix, roles: Mapping[str, str]) -> dict:

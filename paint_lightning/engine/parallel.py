@@ -22,6 +22,7 @@ from typing import Any
 
 from paint_lightning.engine.alpha_sweep import SweepSettings, measure_missing
 from paint_lightning.engine.counts import Counts, TaskCounts
+from paint_lightning.interpolation.coordinate import coordinate_ascent
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.interpolation.selection import SweepCurves, objective
 
@@ -79,8 +80,6 @@ def parallel_search(
         candidates = [Mix.of(*point) for point in itertools.product(values, repeat=n)]
         measure_missing(table, measure, candidates)
     else:
-        from paint_lightning.interpolation.coordinate import coordinate_ascent
-
         diagonal = [Mix.of(*([v] * n)) for v in values]
         measure_missing(table, measure, diagonal)
         best = _best(diagonal, scores(table, roles, diagonal, settings))

@@ -92,7 +92,8 @@ def test_an_older_checkpoint_of_a_run_uses_its_own_sweep_not_the_final_report(ti
     (final,) = (run / "checkpoints").glob("*.ckpt")
     older = torch.load(final, weights_only=True)
     older["global_step"] = 2
-    older["callbacks"]["InterpolationSweep"]["history"][-1]["selected_alpha"] = 0.75
+    last = older["callbacks"]["InterpolationSweep"]["history"][-1]
+    last["selected_alpha"], last["selected_mix"] = 0.75, 0.75
     torch.save(older, run / "checkpoints" / "epoch=0-step=2.ckpt")
     assert load_run(run / "checkpoints" / "epoch=0-step=2.ckpt").selected == Mix.of(0.75)
     report = json.loads((run / "paint_report.json").read_text())

@@ -4,11 +4,14 @@ import math
 import pytest
 import torch
 
+import paint_lightning.commands.parallel as parallel
 from paint_lightning.cli import main
 from paint_lightning.engine.alpha_sweep import SweepSettings
 from paint_lightning.engine.counts import Counts
 from paint_lightning.engine.parallel import parallel_search
+from paint_lightning.engine.protocol import patch_tensors
 from paint_lightning.export import load_patched
+from paint_lightning.interpolation.merges import merge_end_point
 from paint_lightning.interpolation.mix import Mix
 from tests.commands.conftest import SHADES, TINY_YAML
 
@@ -54,6 +57,15 @@ def test_parallel_refuses_runs_of_another_start_point(tiny_run, tmp_path, capsys
     assert exit_info.value.code == 2 and "not fine-tuned from the same zero-shot model" in err
 
 
+def test_parallel_refuses_an_unknown_merge_before_loading_runs(tmp_path, capsys):
+    missing = ["--runs", str(tmp_path / "no_run_a"), str(tmp_path / "no_run_b")]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["parallel", "--config", TINY_YAML, *missing, "--merge", "ties", "dare", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "--merge dare: unknown method" in err and "ties" in err.split("use", 1)[1]
+    assert not (tmp_path / "o").exists()
+
+
 def _fake_measure(accuracy):
     """Counts from a closed-form accuracy of the coefficients (out of 1000 images per task)."""
 
@@ -88,7 +100,6 @@ def test_grid_search_finds_the_best_point_and_ties_go_to_the_zero_shot_side():
 
 
 def test_coordinate_ascent_beyond_three_runs_stays_within_budget():
-    pytest.importorskip("paint_lightning.interpolation.coordinate")
     roles = {"a": "patch", "b": "patch", "s": "support"}
     settings = SweepSettings(alphas=(0.0, 0.25, 0.5, 0.75, 1.0))
     measure = _fake_measure(lambda t, c: _accuracy(t, c[:2]) - 5 * sum(c[2:]))
@@ -102,35 +113,34 @@ def test_coordinate_ascent_beyond_three_runs_stays_within_budget():
     assert Mix.of(0.0, 0.0, 0.0, 0.0) in table
 
 
-def test_merges_are_swept_and_compared_under_the_same_criterion(tiny_run, second_run, tmp_path, monkeypatch, capsys):
-    import paint_lightning.commands.parallel as parallel
-
-    def task_arithmetic(method, start, ends, scale=1.0):  # stands in for FG's merges in this test
-        return {
-            k: v + scale * sum(end[k] - v for end in ends) if v.is_floating_point() else v for k, v in start.items()
-        }
-
-    monkeypatch.setattr(parallel, "_merge_fn", lambda: task_arithmetic)
+def test_a_merge_with_options_is_swept_and_its_export_is_start_plus_lambda_times_the_merge(
+    tiny_run, second_run, tmp_path, capsys
+):
     config = tmp_path / "both.yaml"
     config.write_text(BOTH)
     out = tmp_path / "merged"
     runs = ["--runs", str(tiny_run), str(second_run)]
-    merge = ["--merge", "sum", "--merge_options", '{"sum": {"scale": 0.5}}', "--export_method", "sum"]
+    merge = ["--merge", "ties", "--merge_options", '{"ties": {"density": 0.3}}', "--export_method", "ties"]
     main(["parallel", "--config", TINY_YAML, "--config", str(config), *runs, *merge, "--out", str(out)])
     report = json.loads((out / "parallel_report.json").read_text())
-    lam = report["methods"]["sum"]["mix"]
-    # lambda * (0.5 * sum of task vectors) is the parallel point (lambda / 2, lambda / 2).
-    same = next(c for c in report["candidates"] if c["mix"] == [lam / 2, lam / 2]) if lam in (0.0, 1.0) else None
-    if same is not None:
-        assert report["methods"]["sum"]["objective"] == same["objective"]
-    assert set(report["methods"]) == {"parallel", "sum"} and "sum " in capsys.readouterr().out
+    assert set(report["methods"]) == {"parallel", "ties"} and "ties " in capsys.readouterr().out
+    lam = report["methods"]["ties"]["mix"]
+    sweep = report["methods"]["ties"]["sweep"]
+    assert lam == sweep["selected_alpha"] and report["methods"]["ties"]["objective"] == max(
+        o for o in sweep["objective"] if o is not None
+    )
     state, meta = load_patched(out)
-    assert meta["method"] == "sum" and meta["mix"] == lam
-    assert torch.isfinite(state["visual.proj"]).all()
+    assert meta["method"] == "ties" and meta["mix"] == lam
+    loaded, ends = parallel.load_runs([str(tiny_run), str(second_run)], torch.device("cpu"))
+    _, start = patch_tensors(loaded[0].module)
+    merged = merge_end_point("ties", start, ends, density=0.3)
+    for name, tensor in start.items():
+        if tensor.is_floating_point():
+            expected = tensor.float() + lam * (merged[name].float() - tensor.float())
+            torch.testing.assert_close(state[f"visual.{name}"].float(), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_real_merges_compare_with_parallel_and_task_arithmetic_is_the_diagonal(tiny_run, second_run, tmp_path):
-    pytest.importorskip("paint_lightning.interpolation.merges")
     config = tmp_path / "both.yaml"
     config.write_text(BOTH)
     out = tmp_path / "merges"
