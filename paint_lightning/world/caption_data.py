@@ -12,7 +12,8 @@ from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 from torch.utils.data import DataLoader, Sampler, TensorDataset
 from typing_extensions import override
 
-from paint_lightning.world.scenes import FAMILY_SIZE, world_sample
+from paint_lightning.world.captions import world_sample
+from paint_lightning.world.scenes import FAMILY_SIZE
 from paint_lightning.world.tokens import tokenizer
 
 

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from paint_lightning.world.caption_data import FamilySampler, WorldCaptionData
-from paint_lightning.world.scenes import FAMILY_SIZE, world_sample
+from paint_lightning.world.captions import world_sample
+from paint_lightning.world.scenes import FAMILY_SIZE
 
 
 def test_family_sampler_shuffles_whole_families():

@@ -6,15 +6,14 @@ import numpy as np
 import pytest
 
 from paint_lightning.world.attributes import COLOURS, COUNT_WORDS, DIGIT_WORDS, SHAPE_PLURALS, SHAPES
+from paint_lightning.world.captions import caption_scene, world_sample
 from paint_lightning.world.scenes import (
     FAMILY_SIZE,
     Scene,
-    caption_scene,
     render_scene,
     sample_digit,
     sample_family,
     sample_objects,
-    world_sample,
 )
 
 
