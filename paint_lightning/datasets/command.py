@@ -76,7 +76,7 @@ def run(action: str, configs: Sequence[str], overrides: Sequence[str] = (), verb
 
 
 def config_tasks(configs: Sequence[str], overrides: Sequence[str] = ()) -> list[tuple[str, str, Any]]:
-    """``(field, role, task namespace)`` of every patch and support task, parsed as ``paint fit`` would."""
+    """``(field, role, task namespace)`` of every patch, support and transfer task, parsed as ``paint fit`` would."""
     from paint_lightning.cli import PaintCLI
     from paint_lightning.data import PaintDataModule
     from paint_lightning.models import PaintModule
@@ -103,8 +103,8 @@ def config_tasks(configs: Sequence[str], overrides: Sequence[str] = ()) -> list[
         seed_log.setLevel(level)
     return [
         (f"data.{role}[{i}]", role, namespace)
-        for role in ("patch", "support")
-        for i, namespace in enumerate(data[role] or [])
+        for role in ("patch", "support", "transfer")
+        for i, namespace in enumerate(data.get(role) or [])
     ]
 
 

@@ -57,6 +57,17 @@ def test_check_composes_configs_and_overrides(tmp_path: Path, monkeypatch, capsy
     assert "imagenet" not in out and "Every task has its data." in out
 
 
+def test_check_covers_transfer_tasks(tmp_path: Path, monkeypatch, capsys) -> None:
+    fake_mnist(tmp_path / "root")
+    monkeypatch.setenv("PAINT_DATA_ROOT", str(tmp_path / "root"))
+    data = "  patch:\n    - {dataset: mnist}\n  transfer:\n    - {dataset: svhn}\n"
+    with pytest.raises(SystemExit) as info:
+        main(["data", "check", "--config", _config(tmp_path, data)])
+    out = capsys.readouterr().out
+    assert info.value.code == 1 and "[ok]      mnist (data.patch[0], patch)" in out
+    assert "[MISSING] svhn (data.transfer[0], transfer)" in out and "1 of 2 tasks have their data." in out
+
+
 def test_check_notices_listed_files_that_are_gone(tmp_path: Path, monkeypatch, capsys) -> None:
     from tests.datasets.fakes import fake_food101
 

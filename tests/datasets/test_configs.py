@@ -71,6 +71,14 @@ def test_light_support_replaces_imagenet_and_keeps_the_rest(config: Path, user_d
     assert run("check", [str(config), light], quick=True), capsys.readouterr().out
 
 
+@pytest.mark.parametrize("config", sorted(REPO.glob("configs/paper/transfer/*.yaml")), ids=lambda p: p.stem)
+def test_transfer_pairs_watch_the_second_data_set_without_protecting_it(config: Path) -> None:
+    tasks = config_tasks([str(config)])
+    first, second = config.stem.split("_", 2)[2].split("_to_")
+    roles = {ns.dataset: role for _, role, ns in tasks}
+    assert roles == {first: "patch", second: "transfer", "imagenet": "support"}
+
+
 def test_paper_recipe_reaches_the_parsed_config() -> None:
     from paint_lightning.cli import PaintCLI
     from paint_lightning.data import PaintDataModule
