@@ -177,8 +177,10 @@ EXTRA_COMMANDS: dict[str, tuple[str, str, str]] = {
     "parallel": ("paint_lightning.commands.parallel", "parallel_main", "Combine several fine-tuned runs (and merges)."),
     "data": ("paint_lightning.datasets.command", "data_main", "Check or fetch a config's data (check|download|list)."),
     "pretrain": ("paint_lightning.world.pretrain", "pretrain_main", "Pretrain the offline world's tiny CLIP."),
-    "sequential": ("paint_lightning.workflows.sequential", "sequential_main", "Patch tasks one after another."),
+    "sequential": ("paint_lightning.workflows.sequential", "sequential_main", "Patch tasks one after another, earlier ones protected."),
 }
+# Extra commands that train, listed with fit/validate/test in ``paint --help``.
+TRAINING_EXTRAS = ("sequential", "pretrain")
 
 
 def main(args: Sequence[str] | None = None) -> None:
@@ -222,8 +224,11 @@ def _lightning_cli(argv: list[str]) -> None:
 def overview() -> str:
     """``paint --help``: every command with its one-line help."""
     width = max(len(name) for name in [*LIGHTNING_COMMANDS, *EXTRA_COMMANDS]) + 2
-    train = "\n".join(f"  {name:<{width}}{text}" for name, text in LIGHTNING_COMMANDS.items())
-    extra = "\n".join(f"  {name:<{width}}{text}" for name, (_, _, text) in EXTRA_COMMANDS.items())
+    training = [*LIGHTNING_COMMANDS.items(), *((name, EXTRA_COMMANDS[name][2]) for name in TRAINING_EXTRAS)]
+    train = "\n".join(f"  {name:<{width}}{text}" for name, text in training)
+    extra = "\n".join(
+        f"  {name:<{width}}{text}" for name, (_, _, text) in EXTRA_COMMANDS.items() if name not in TRAINING_EXTRAS
+    )
     return (
         "usage: paint <command> [options]     (paint <command> --help lists a command's options)\n\n"
         "Patch open-vocabulary models (open_clip CLIP) by interpolating weights (PAINT).\n\n"
