@@ -177,7 +177,11 @@ EXTRA_COMMANDS: dict[str, tuple[str, str, str]] = {
     "parallel": ("paint_lightning.commands.parallel", "parallel_main", "Combine several fine-tuned runs (and merges)."),
     "data": ("paint_lightning.datasets.command", "data_main", "Check or fetch a config's data (check|download|list)."),
     "pretrain": ("paint_lightning.world.pretrain", "pretrain_main", "Pretrain the offline world's tiny CLIP."),
-    "sequential": ("paint_lightning.workflows.sequential", "sequential_main", "Patch tasks one after another, earlier ones protected."),
+    "sequential": (
+        "paint_lightning.workflows.sequential",
+        "sequential_main",
+        "Patch tasks one after another, earlier ones protected.",
+    ),
 }
 # Extra commands that train, listed with fit/validate/test in ``paint --help``.
 TRAINING_EXTRAS = ("sequential", "pretrain")
