@@ -156,4 +156,6 @@ def _is_user_library_error(err: BaseException) -> bool:
     name = type(err).__name__
     if name == "MisconfigurationException":  # Lightning: the user's trainer flags
         return True
+    if isinstance(err, ValueError) and "validate against any of the Union subtypes" in str(err):
+        return True  # jsonargparse (older releases): a config value no type accepts, the reasons as text
     return name == "OutOfMemoryError"  # torch: the user's batch size
