@@ -1,4 +1,4 @@
-"""Atomic file output: a crash never leaves a file that looks complete."""
+"""Atomic file output (a crash never leaves a file that looks complete) and a lock between processes."""
 
 from __future__ import annotations
 
@@ -86,3 +86,25 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+@contextlib.contextmanager
+def file_lock(lock_path: str | os.PathLike[str]) -> Iterator[None]:
+    """An exclusive advisory lock on ``lock_path``, released when the holder exits (even if it crashes).
+
+    Processes (DDP ranks on one node, or nodes sharing a POSIX file system with working ``flock``)
+    that build or download the same files take turns; the later ones find the work done.
+    """
+    lock_path = Path(lock_path)
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as handle:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock, concurrent builds just redo the work
+            yield
+            return
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

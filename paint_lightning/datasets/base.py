@@ -20,6 +20,7 @@ from torch.utils.data import Dataset
 from paint_lightning.data.files import LabelledFiles, files_fingerprint
 from paint_lightning.data.sources import ImageSource, Split, Transform
 from paint_lightning.datasets import prompts
+from paint_lightning.io import file_lock
 
 DATA_ROOT_ENV = "PAINT_DATA_ROOT"
 
@@ -64,7 +65,7 @@ class RegistrySource(ImageSource):
     Args:
         root: The data root holding this data set's folder (default: ``$PAINT_DATA_ROOT``).
         download: Download the files on first use when they are missing (torchvision data sets
-            only; ``paint data download`` does the same ahead of time, which is better under DDP).
+            only; processes take turns under a lock file in ``root``; ``paint data download`` does it ahead of time).
     """
 
     key: ClassVar[str]  # registry key, also the key of its stored prompts
@@ -142,7 +143,7 @@ class RegistrySource(ImageSource):
             super().fetch()
         self._require_root()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._fetch()
+        self._locked_fetch()
         self._indices.clear()
         for split in self.splits:
             self.index(split)
@@ -164,7 +165,7 @@ class RegistrySource(ImageSource):
         if split not in self._indices:
             self._require_root()
             if self.download and self.downloadable:
-                self._fetch()
+                self._locked_fetch()
             index = self._index(split)
             self._check_labels(split, index.labels)
             self._indices[split] = index
@@ -177,6 +178,16 @@ class RegistrySource(ImageSource):
     def _fetch(self) -> None:
         """Downloads the data set with torchvision (subclasses with ``downloadable = True``)."""
         raise NotImplementedError
+
+    def _locked_fetch(self) -> None:
+        """:meth:`_fetch` under a lock file in the root: processes (DDP ranks) download one at a time.
+
+        torchvision checks what is already there, so the processes after the first find the files and
+        download nothing.
+        """
+        root = self._require_root()
+        with file_lock(root / f".{self.key}.download.lock"):
+            self._fetch()
 
     def missing(self, what: str) -> DataNotFoundError:
         """The error for missing or incomplete files: what is wrong, the layout, how to get it."""

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
+from paint_lightning.io import file_lock
 from paint_lightning.world.caption_data import WorldCaptionData
 from paint_lightning.world.export import ExportCompactCLIP
 from paint_lightning.world.pretraining import WorldCLIPPretraining
@@ -45,23 +44,6 @@ def pretrain_main(args: list[str] | None = None) -> None:
     )
 
 
-@contextlib.contextmanager
-def _file_lock(lock_path: Path) -> Iterator[None]:
-    """An exclusive advisory lock, released when the holder exits (even if it crashes)."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as handle:
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: no lock, concurrent builds just redo the work
-            yield
-            return
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def ensure_world_checkpoint(path: str, recipe: str) -> Path:
     """Returns ``path``, first pretraining the world CLIP there with ``recipe`` if it is missing.
 
@@ -84,7 +66,7 @@ def ensure_world_checkpoint(path: str, recipe: str) -> Path:
             "found; pass an existing recipe (configs/world/pretrain.yaml in the repository) or an "
             "existing checkpoint path."
         )
-    with _file_lock(target.with_name(target.name + ".lock")):
+    with file_lock(target.with_name(target.name + ".lock")):
         if target.is_file():  # another process built it while we waited
             return target
         log.warning(

@@ -115,6 +115,36 @@ def test_download_flag_on_the_task_fetches_on_first_use(tmp_path: Path, monkeypa
     assert task.source.labels("test") == [0, 5]
 
 
+def test_processes_asking_to_download_at_once_take_turns(tmp_path: Path, monkeypatch) -> None:
+    """DDP ranks building their tasks with ``download: true`` at once: one downloads, the others wait and reuse."""
+    import threading
+    import time
+
+    from torchvision.datasets import SVHN
+
+    from paint_lightning.datasets.arrays import SVHN as SVHNSource
+    from tests.datasets.fakes import fake_svhn
+
+    trust_fake_checksums(monkeypatch)
+    events: list[str] = []
+
+    def slow_download(self) -> None:
+        events.append("start")
+        time.sleep(0.3)  # long enough for the other thread to reach the download too
+        fake_svhn(Path(self.root).parent)
+        events.append("end")
+
+    monkeypatch.setattr(SVHN, "download", slow_download)
+    sources = [SVHNSource(root=str(tmp_path), download=True) for _ in range(2)]
+    threads = [threading.Thread(target=source.labels, args=("test",)) for source in sources]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(events) >= 4 and all(events[i : i + 2] == ["start", "end"] for i in range(0, len(events), 2)), events
+    assert [source.labels("test") for source in sources] == [[0, 5], [0, 5]]
+
+
 def test_list_prints_the_registry(capsys) -> None:
     main(["data", "list"])
     out = capsys.readouterr().out.splitlines()
