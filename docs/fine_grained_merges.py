@@ -1,7 +1,7 @@
 """Parallel patching in the offline world: plain parallel patching vs data-free merges (docs/fine-grained.md).
 
 Two runs fine-tuned from the same zero-shot world CLIP on different patch tasks (handwritten
-digits: ``paint fit --config configs/quickstart.yaml``; positions of a small shape: MT's
+digits: ``paint fit --config configs/quickstart.yaml``; positions of a small shape:
 ``paint fit --config configs/multitask/positions.yaml``, ``paint_lightning.world.WorldPositions``)
 are combined five ways, each with its coefficients chosen on the held-out sets under the
 quickstart's criterion (mean patch accuracy of both tasks, support tasks on average within 1.5
