@@ -29,7 +29,7 @@ from typing import Any
 
 from torch.utils.data import Dataset, Subset
 
-from paint_lightning.data.sources import ImageSource, Split, Transform, fingerprint_json
+from paint_lightning.data.sources import ImageSource, Split, Transform, WrappedSource, fingerprint_json
 
 
 def inline_description(source: ImageSource) -> str:
@@ -39,7 +39,7 @@ def inline_description(source: ImageSource) -> str:
     return f"{name}(" + ", ".join(f"{key}={value}" for key, value in described.items()) + ")"
 
 
-class ClassSubsetSource(ImageSource):
+class ClassSubsetSource(WrappedSource):
     """The images of ``classes`` of ``source`` (every split), labels and class names unchanged.
 
     Args:
@@ -73,25 +73,10 @@ class ClassSubsetSource(ImageSource):
         self._indices: dict[str, list[int]] = {}
 
     @property
-    def classnames(self) -> list[str]:
-        """Every class name of the wrapped source (the head keeps them all)."""
-        return list(self.source.classnames)
-
-    @property
     def kept_classnames(self) -> list[str]:
         """The names of the classes kept."""
         names = self.classnames
         return [names[i] for i in self.classes]
-
-    @property
-    def templates(self) -> list[str] | str | None:
-        """The wrapped source's recommended templates (if any)."""
-        return getattr(self.source, "templates", None)
-
-    @property
-    def splits(self) -> tuple[Split, ...]:
-        """The wrapped source's splits."""
-        return self.source.splits
 
     def indices(self, split: Split) -> list[int]:
         """Positions in the wrapped split of the images kept.

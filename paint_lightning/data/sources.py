@@ -99,6 +99,30 @@ class ImageSource(ABC):
         return fingerprint_json(payload)
 
 
+class WrappedSource(ImageSource):
+    """A source made from another one (``self.source``), with its class names, templates and splits.
+
+    Subclasses set ``self.source`` and change what they change (which images, how they look).
+    """
+
+    source: ImageSource
+
+    @property
+    def classnames(self) -> list[str]:
+        """The wrapped source's class names."""
+        return list(self.source.classnames)
+
+    @property
+    def templates(self) -> list[str] | str | None:
+        """The wrapped source's recommended templates (if any)."""
+        return getattr(self.source, "templates", None)
+
+    @property
+    def splits(self) -> tuple[Split, ...]:
+        """The wrapped source's splits."""
+        return self.source.splits
+
+
 def fingerprint_json(payload: Any) -> str:
     """First 16 hex digits of the SHA-256 of ``payload`` as canonical JSON."""
     text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))

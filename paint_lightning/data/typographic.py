@@ -34,7 +34,7 @@ from PIL import Image, ImageDraw, ImageFont
 from torch.utils.data import Dataset
 
 from paint_lightning.data.classsplit import inline_description
-from paint_lightning.data.sources import ImageSource, Split, Transform, fingerprint_json
+from paint_lightning.data.sources import ImageSource, Split, Transform, WrappedSource, fingerprint_json
 
 _SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
 
@@ -114,7 +114,7 @@ class TypographicAttack:
         return Image.alpha_composite(image.convert("RGBA"), layer).convert("RGB")
 
 
-class TypographicSource(ImageSource):
+class TypographicSource(WrappedSource):
     """Every image of ``source`` with a text written on it; labels and class names unchanged.
 
     Args:
@@ -164,21 +164,6 @@ class TypographicSource(ImageSource):
         self.fraction = float(fraction)
         self.attack = TypographicAttack(font_size, opacity, colours, font)
         self.seed = seed
-
-    @property
-    def classnames(self) -> list[str]:
-        """The wrapped source's class names."""
-        return list(self.source.classnames)
-
-    @property
-    def templates(self) -> list[str] | str | None:
-        """The wrapped source's recommended templates (if any)."""
-        return getattr(self.source, "templates", None)
-
-    @property
-    def splits(self) -> tuple[Split, ...]:
-        """The wrapped source's splits."""
-        return self.source.splits
 
     def labels(self, split: Split) -> list[int] | None:
         """The wrapped source's labels (writing text does not change them)."""

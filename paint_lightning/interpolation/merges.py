@@ -86,27 +86,19 @@ def ties(vectors: Sequence[Mapping[str, Tensor]], density: float = 0.2) -> TaskV
 
 def iso_c(vectors: Sequence[Mapping[str, Tensor]]) -> TaskVector:
     """Iso-C: the summed task vector of every matrix with its singular values set to their mean."""
-    out: TaskVector = {}
-    for name in vectors[0]:
-        stacked = torch.stack([v[name] for v in vectors])
-        if stacked.dim() != 3:  # not a matrix
-            out[name] = stacked.mean(dim=0)
-            continue
+
+    def flatten(stacked: Tensor) -> Tensor:
         u, s, vh = torch.linalg.svd(stacked.sum(dim=0), full_matrices=False)
-        out[name] = s.mean() * (u @ vh)
-    return out
+        return s.mean() * (u @ vh)
+
+    return _per_matrix(vectors, flatten)
 
 
 def tsv(vectors: Sequence[Mapping[str, Tensor]]) -> TaskVector:
     """TSV-Merge: each task's top ``1/T`` singular components, decorrelated, summed."""
-    count = len(vectors)
-    out: TaskVector = {}
-    for name in vectors[0]:
-        stacked = torch.stack([v[name] for v in vectors])
-        if stacked.dim() != 3:  # not a matrix
-            out[name] = stacked.mean(dim=0)
-            continue
-        keep = max(1, min(stacked.shape[1:]) // count)
+
+    def decorrelate(stacked: Tensor) -> Tensor:
+        keep = max(1, min(stacked.shape[1:]) // len(vectors))
         us, ss, vhs = [], [], []
         for matrix in stacked:
             u, s, vh = torch.linalg.svd(matrix, full_matrices=False)
@@ -114,8 +106,9 @@ def tsv(vectors: Sequence[Mapping[str, Tensor]]) -> TaskVector:
             ss.append(s[:keep])
             vhs.append(vh[:keep])
         u_cat, s_cat, vh_cat = torch.cat(us, dim=1), torch.cat(ss), torch.cat(vhs, dim=0)
-        out[name] = _polar(u_cat) @ torch.diag(s_cat) @ _polar(vh_cat.T).T
-    return out
+        return _polar(u_cat) @ torch.diag(s_cat) @ _polar(vh_cat.T).T
+
+    return _per_matrix(vectors, decorrelate)
 
 
 MERGES: dict[str, Callable[..., TaskVector]] = {
@@ -160,6 +153,15 @@ def merge_end_point(
             out[name] = (tensor.float() + merged[name].to(tensor.device)).to(tensor.dtype)
         else:
             out[name] = tensor.detach().clone()
+    return out
+
+
+def _per_matrix(vectors: Sequence[Mapping[str, Tensor]], merge: Callable[[Tensor], Tensor]) -> TaskVector:
+    """``merge`` of each matrix's stacked task vectors (tasks x rows x columns); other tensors averaged."""
+    out: TaskVector = {}
+    for name in vectors[0]:
+        stacked = torch.stack([v[name] for v in vectors])
+        out[name] = merge(stacked) if stacked.dim() == 3 else stacked.mean(dim=0)
     return out
 
 
