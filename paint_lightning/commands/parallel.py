@@ -103,7 +103,6 @@ def run_parallel(init: Any) -> Path:
         datamodule = init.data
         module.heads.clear()
         module.set_tasks(datamodule.task_specs(), device=device)
-        merges = {method: merge_end_point for method in init.merge or []}
     out = Path(init.out).expanduser() if init.out else next_directory("lightning_logs", "parallel")
     out.mkdir(parents=True, exist_ok=True)
     prepare_data(datamodule, module)
@@ -119,8 +118,8 @@ def run_parallel(init: Any) -> Path:
     methods: dict[str, dict[str, Any]] = {"parallel": {"mix": result["selected_mix"], "objective": result["objective"]}}
     method_ends: dict[str, list[dict[str, Tensor]]] = {"parallel": ends}
     _, start = patch_tensors(module)
-    for method, merge in merges.items():
-        merged = merge(method, start, ends, **options.get(method, {}))
+    for method in init.merge or []:
+        merged = merge_end_point(method, start, ends, **options.get(method, {}))
         method_ends[method] = [merged]
         swept, _ = sweep_alphas(measure(module, datamodule, "heldout", device, chunk, [merged]), roles, settings)
         index = swept["alphas"].index(swept["selected_alpha"])
