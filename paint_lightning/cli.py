@@ -28,6 +28,7 @@ from paint_lightning.callbacks.progress import PaintProgressBar
 from paint_lightning.callbacks.tensorboard import TensorBoardDashboard
 from paint_lightning.commands.console import quiet_console
 from paint_lightning.commands.errors import UserError, config_phase, guarded, wants_traceback
+from paint_lightning.composition import replace_lists
 from paint_lightning.data import PaintDataModule, TaskSpec
 from paint_lightning.models import PaintModule
 from paint_lightning.models.source import checkpoint_path, looks_like_path
@@ -44,7 +45,12 @@ class PaintCLI(LightningCLI):
         return commands
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
-        """Parses ``args`` (``main`` always passes the command line, minus its own flags)."""
+        """Parses ``args`` (``main`` always passes the command line, minus its own flags).
+
+        A later ``--config`` or flag replaces a list whole; ``key+:`` appends (see
+        :mod:`paint_lightning.composition`).
+        """
+        replace_lists(parser)
         if isinstance(args, list):
             self.config = parser.parse_args(args)
         else:

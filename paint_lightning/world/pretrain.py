@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
+from paint_lightning.composition import replace_lists
 from paint_lightning.io import file_lock
 from paint_lightning.world.caption_data import WorldCaptionData
 from paint_lightning.world.export import ExportCompactCLIP
@@ -21,6 +22,10 @@ RECIPE_MINUTES_ON_2_CORES = 16
 
 
 class _PretrainCLI(LightningCLI):
+    def parse_arguments(self, parser: LightningArgumentParser, args: object) -> None:
+        replace_lists(parser)  # a later --config replaces a list, as in paint fit
+        super().parse_arguments(parser, args)
+
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         # `--export.path` is where the compact checkpoint goes; the callback is always active.
         parser.add_lightning_class_args(ExportCompactCLIP, "export")
