@@ -147,7 +147,8 @@ def step_config(
         },
     }
     if previous is not None:
-        config["model"] = {"clip": {**base["clip"], "pretrained": str(previous), "recipe": None}}
+        # The previous export brings the weights: whatever the first step started from (random_init too).
+        config["model"] = {"clip": {**base["clip"], "pretrained": str(previous), "recipe": None, "random_init": False}}
     return config
 
 
