@@ -59,8 +59,9 @@ class CLIPSource:
         cache_dir: Where open_clip caches downloaded weights.
         image_mean: Override of the normalisation mean.
         image_std: Override of the normalisation standard deviation.
-        random_init: Build ``name``'s architecture with random weights on purpose; without it, a
-            zoo name without ``pretrained`` and a located model without its weights are errors.
+        random_init: ``true`` builds ``name``'s architecture with random weights on purpose;
+            unset (``null``, as ``false``), a zoo name without ``pretrained`` and a located model
+            without its weights are errors.
     """
 
     name: str | None = None
@@ -71,7 +72,7 @@ class CLIPSource:
     cache_dir: str | None = None
     image_mean: list[float] | None = None
     image_std: list[float] | None = None
-    random_init: bool = False
+    random_init: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (for hyperparameters and metadata)."""

@@ -148,7 +148,7 @@ def step_config(
     }
     if previous is not None:
         # The previous export brings the weights: whatever the first step started from (random_init too).
-        config["model"] = {"clip": {**base["clip"], "pretrained": str(previous), "recipe": None, "random_init": False}}
+        config["model"] = {"clip": {**base["clip"], "pretrained": str(previous), "recipe": None, "random_init": None}}
     return config
 
 
