@@ -98,7 +98,7 @@ def _locate_on_hub(name: str, repo_id: str, cache_dir: str | None, field_name: s
         else:
             raise ValueError(
                 f"{field_name}.name={name!r}: its weights ({' or '.join(HUB_WEIGHTS)}) are "
-                f"{_not_got(repo_folder, reasons[-1])}; open_clip would build the model with random weights. "
+                f"{_not_got(repo_folder, reasons[-1], 'them')}; open_clip would build the model with random weights. "
                 f"{_hub_fix(repo_id, field_name)} Set {field_name}.random_init: true to start from random weights "
                 "on purpose."
             )
@@ -132,7 +132,11 @@ def local_weights(folder: Path) -> str | None:
     """The weights file open_clip's ``local-dir:`` loading picks in ``folder``, or ``None``."""
     from open_clip import factory
 
-    return factory._find_checkpoint_in_dir(folder)
+    find = getattr(factory, "_find_checkpoint_in_dir", None)  # open_clip 3.x's own choice
+    if find is not None:
+        return find(folder)
+    files = sorted(path for path in folder.iterdir() if path.suffix in LOCAL_WEIGHT_SUFFIXES)
+    return str(files[0]) if files else None
 
 
 def _hub_file(repo_id: str, filename: str, cache_dir: str | None) -> tuple[Path | None, str]:
@@ -146,9 +150,9 @@ def _hub_file(repo_id: str, filename: str, cache_dir: str | None) -> tuple[Path 
         return None, f"{type(err).__name__}: {lines[0] if lines else ''}".rstrip(": ")
 
 
-def _not_got(repo_folder: Path, reason: str) -> str:
+def _not_got(repo_folder: Path, reason: str, it: str = "it") -> str:
     if hub_offline():
-        return f"not in the Hugging Face cache {repo_folder}, and HF_HUB_OFFLINE=1 forbids downloading it"
+        return f"not in the Hugging Face cache {repo_folder}, and HF_HUB_OFFLINE=1 forbids downloading {it}"
     return f"neither in the Hugging Face cache {repo_folder} nor downloadable ({reason})"
 
 
