@@ -120,14 +120,8 @@ class PaintCLI(LightningCLI):
 
 def describe_run(model: Any, datamodule: Any, trainer: Trainer) -> str:
     """Three lines: the model, the tasks, and how it will be trained and swept."""
-    clip = dict(getattr(model, "hparams", {}).get("clip", {}))
     quick = getattr(model, "model_cfg", {}).get("quick_gelu", False)
-    if clip.get("name"):
-        what = f"{clip['name']}" + (f" ({clip['pretrained']})" if clip.get("pretrained") else " (no weights)")
-    elif clip.get("pretrained"):
-        what = str(clip["pretrained"])
-    else:
-        what = "an inline open_clip config (random weights)"
+    what = getattr(model, "clip_origin", "") or "the model"  # where its weights came from (models.named)
     specs = datamodule.task_specs() if callable(getattr(datamodule, "task_specs", None)) else []
     tasks = "; ".join(f"{s.name} ({s.role}, {len(s.classnames)} classes)" for s in specs)
     sweep = next((c for c in trainer.callbacks if isinstance(c, InterpolationSweep)), None)  # type: ignore[attr-defined]

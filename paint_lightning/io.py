@@ -18,15 +18,19 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
     The temporary file lives in the same directory so the final ``os.replace`` is atomic on POSIX
     file systems. On any exception the temporary file is removed and ``path`` is left untouched.
+    The file ends with the permissions a plain write would give (``0o666`` less the umask),
+    whatever the writer did to the temporary file's mode.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
     try:
         yield tmp
+        # After the write: mkstemp makes 0600, and writers that replace the file themselves
+        # (safetensors' save_file does) make 0600 again. Give it what a plain open() would.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -39,10 +43,14 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> 
     return Path(path)
 
 
+def write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Writes ``text`` (UTF-8), atomically."""
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
 def write_json(path: str | os.PathLike[str], data: Any) -> Path:
     """Writes ``data`` as indented JSON, atomically."""
-    text = json.dumps(data, indent=2, sort_keys=False) + "\n"
-    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
 def save_safetensors(tensors: dict[str, Any], path: str | os.PathLike[str], metadata: dict[str, str]) -> Path:

@@ -43,3 +43,26 @@ def test_safetensors_files_are_byte_reproducible(tmp_path) -> None:
     assert len(digests) == 1
     loaded = load_file(tmp_path / "0.safetensors")
     assert all(torch.equal(loaded[key], value) for key, value in tensors.items())
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_every_atomic_writer_gives_the_permissions_of_a_plain_write(tmp_path, umask, mode) -> None:
+    from safetensors.torch import save_file
+
+    from paint_lightning.io import save_safetensors, write_text
+
+    previous = os.umask(umask)
+    try:
+        written = [
+            save_safetensors({"w": torch.ones(2)}, tmp_path / "patched.safetensors", {"format": "open_clip"}),
+            write_json(tmp_path / "patched.json", {"alpha": 0.5}),
+            write_text(tmp_path / "report.txt", "alpha 0.5\n"),
+        ]
+        with atomic_path(tmp_path / "head.safetensors") as tmp:  # a writer that replaces the file itself
+            save_file({"head": torch.ones(2)}, str(tmp))
+        written.append(tmp_path / "head.safetensors")
+    finally:
+        os.umask(previous)
+    assert {path.name: oct(path.stat().st_mode & 0o777) for path in written} == {
+        path.name: oct(mode) for path in written
+    }

@@ -43,6 +43,7 @@ from paint_lightning.engine.offline import load_model, load_run, resolve_device
 from paint_lightning.engine.protocol import patch_tensors
 from paint_lightning.interpolation.combine import Endpoints, write_mix
 from paint_lightning.interpolation.mix import parameter_group
+from paint_lightning.io import write_text
 from paint_lightning.models.source import CLIPSource
 
 PREDICT_TASK = "predict"
@@ -197,7 +198,7 @@ def _images(init: Any, spec: TaskSpec, transform: Any) -> Any:
 def write_rows(rows: list[dict[str, Any]], output: str | None, k: int) -> None:
     """Writes the predictions as JSON (``.json``) or CSV (anything else; stdout when ``output`` is None)."""
     if output is not None and Path(output).suffix == ".json":
-        Path(output).write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+        write_text(output, json.dumps(rows, indent=1) + "\n")
         return
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -208,5 +209,5 @@ def write_rows(rows: list[dict[str, Any]], output: str | None, k: int) -> None:
     if output is None:
         sys.stdout.write(buffer.getvalue())
     else:
-        Path(output).write_text(buffer.getvalue(), encoding="utf-8")
+        write_text(output, buffer.getvalue())
         write_line(f"Predictions written to {output}")

@@ -102,6 +102,7 @@ class PaintModule(EvalTally, LightningModule):
         self.tokenizer = built.tokenizer
         self.model_cfg = built.model_cfg
         self.preprocess_cfg = built.preprocess_cfg
+        self.clip_origin = built.origin  # the model and where its weights came from (the build line)
         self.clip.requires_grad_(False)
         self.clip.visual.requires_grad_(True)
         if grad_checkpointing:

@@ -17,6 +17,8 @@ from open_clip.transform import PreprocessCfg, image_transform_v2
 from torch import nn
 
 from paint_lightning.models.checkpoints import CheckpointError, load_clip_state_dict, stored_model_cfg
+from paint_lightning.models.hub import Located, is_located, locate
+from paint_lightning.models.named import build_named, describe_origin
 from paint_lightning.models.zoo import check_tag, resolve_quick_gelu, zoo_config
 
 log = logging.getLogger(__name__)
@@ -35,10 +37,16 @@ class CLIPSource:
     * ``name`` + ``pretrained`` path: a zoo architecture with weights from a local file (set
       ``quick_gelu`` when the file does not record its config and the architecture's tags
       disagree on the activation, e.g. OpenAI weights of ViT-B-32 downloaded elsewhere);
+    * ``name`` ``hf-hub:org/name`` or ``local-dir:path``: the config and weights found there (in
+      the Hugging Face cache, downloaded unless ``HF_HUB_OFFLINE=1``); weights that cannot be
+      found are an error, never a random model;
     * ``config`` (+ optional ``pretrained`` path): an open_clip model config given inline, e.g.
       ``{embed_dim: 32, vision_cfg: {...}, text_cfg: {...}}``;
     * ``pretrained`` path alone, when the file records its config (the project's compact
       checkpoints and exported patched models do).
+
+    Random weights are built only when asked for: an inline ``config`` without ``pretrained``, or
+    ``random_init: true`` (for a zoo name, ``hf-hub:`` or ``local-dir:`` model without its weights).
 
     Attributes:
         name: open_clip model name (``open_clip.list_models()``).
@@ -51,6 +59,9 @@ class CLIPSource:
         cache_dir: Where open_clip caches downloaded weights.
         image_mean: Override of the normalisation mean.
         image_std: Override of the normalisation standard deviation.
+        random_init: ``true`` builds ``name``'s architecture with random weights on purpose;
+            unset (``null``, as ``false``), a zoo name without ``pretrained`` and a located model
+            without its weights are errors.
     """
 
     name: str | None = None
@@ -61,6 +72,7 @@ class CLIPSource:
     cache_dir: str | None = None
     image_mean: list[float] | None = None
     image_std: list[float] | None = None
+    random_init: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (for hyperparameters and metadata)."""
@@ -76,6 +88,7 @@ class BuiltCLIP(NamedTuple):
     tokenizer: Callable[[list[str]], torch.Tensor]
     model_cfg: dict[str, Any]
     preprocess_cfg: dict[str, Any]
+    origin: str = ""  # the model and where its weights came from, for the build line
 
 
 def build_clip(source: CLIPSource | dict[str, Any], field_name: str = "model.clip") -> BuiltCLIP:
@@ -93,9 +106,14 @@ def build_clip(source: CLIPSource | dict[str, Any], field_name: str = "model.cli
     """
     if isinstance(source, dict):
         source = CLIPSource(**source)
-    if source.name is not None:
+    located: Located | None = None
+    if source.name is not None and not is_located(source.name):
         model_cfg = zoo_config(source.name, field_name)
     checkpoint = _resolve_checkpoint(source, field_name)
+    if source.name is not None and is_located(source.name):
+        need_weights = checkpoint is None and not source.random_init
+        located = locate(source.name, source.cache_dir, field_name, need_weights)
+        model_cfg = copy.deepcopy(located.model_cfg)
     # Read (and so validate) local weights before spending time on building the architecture.
     state = _read_weights(checkpoint, field_name) if checkpoint is not None else None
     stored = stored_model_cfg(checkpoint) if checkpoint is not None else None
@@ -113,18 +131,8 @@ def build_clip(source: CLIPSource | dict[str, Any], field_name: str = "model.cli
             ambiguous_name=source.name if checkpoint is not None and stored is None else None,
         )
         _record_quick_gelu(model_cfg, quick)
-        if tag is not None:
-            model, train_tf, eval_tf = open_clip.create_model_and_transforms(
-                source.name,
-                pretrained=tag,
-                force_quick_gelu=quick,
-                cache_dir=source.cache_dir,
-                image_mean=source.image_mean,
-                image_std=source.image_std,
-            )
-        else:
-            model = open_clip.create_model(source.name, pretrained=None, pretrained_text=False, quick_gelu=quick)
-        tokenizer = open_clip.get_tokenizer(source.name)
+        model, train_tf, eval_tf = build_named(source, tag, quick, located, field_name)
+        tokenizer = open_clip.get_tokenizer(source.name, cache_dir=source.cache_dir)
     else:
         model_cfg = copy.deepcopy(source.config) if source.config is not None else stored
         if model_cfg is None:
@@ -150,7 +158,9 @@ def build_clip(source: CLIPSource | dict[str, Any], field_name: str = "model.cli
         train_tf = image_transform_v2(PreprocessCfg(**preprocess_cfg), True)
         eval_tf = image_transform_v2(PreprocessCfg(**preprocess_cfg), False)
     model.eval()
-    return BuiltCLIP(model, train_tf, eval_tf, tokenizer, copy.deepcopy(model_cfg), preprocess_cfg)
+    weights = checkpoint or (located.weights if located is not None else None)
+    origin = describe_origin(source, weights)
+    return BuiltCLIP(model, train_tf, eval_tf, tokenizer, copy.deepcopy(model_cfg), preprocess_cfg, origin)
 
 
 def _record_quick_gelu(model_cfg: dict[str, Any], quick: bool) -> None:
@@ -188,15 +198,43 @@ def looks_like_path(value: str) -> bool:
 
 
 def _resolve_checkpoint(source: CLIPSource, field_name: str) -> Path | None:
-    """Returns the local checkpoint path in ``pretrained``, or None for a zoo tag / no weights."""
+    """Returns the local checkpoint path in ``pretrained``, or None for a zoo tag / no weights.
+
+    Refuses ``name`` with ``config``, a zoo name without weights (open_clip would build it randomly)
+    unless ``random_init`` asks for that, ``random_init`` with ``pretrained``, and a tag for a
+    located name.
+    """
     pretrained = source.pretrained
+    if source.name is not None and source.config is not None:
+        raise ValueError(
+            f"{field_name}.name={source.name!r} and {field_name}.config both say which model to build; "
+            f"keep one (set the other to null)."
+        )
+    if pretrained is not None and source.random_init:
+        raise ValueError(
+            f"{field_name}.random_init=true contradicts {field_name}.pretrained={pretrained!r}: "
+            f"remove {field_name}.pretrained for random weights, or {field_name}.random_init to load them."
+        )
     if pretrained is None:
         if source.name is None and source.config is None:
             raise ValueError(
                 f"{field_name}: empty model source. Set `{field_name}.name` and "
                 f"`{field_name}.pretrained`, or `{field_name}.config`."
             )
+        if source.name is not None and not is_located(source.name) and not source.random_init:
+            tags = open_clip.list_pretrained_tags_by_model(source.name)
+            listing = f" ({', '.join(tags[:6])}{', ...' if len(tags) > 6 else ''})" if tags else ""
+            raise ValueError(
+                f"{field_name}.name={source.name!r} without {field_name}.pretrained: open_clip would build it "
+                f"with random weights. Set {field_name}.pretrained to a pretrained tag{listing} or a weights "
+                f"file, or {field_name}.random_init: true to start from random weights on purpose."
+            )
         return None
+    if is_located(source.name) and not looks_like_path(pretrained):
+        raise ValueError(
+            f"{field_name}.pretrained={pretrained!r}: {field_name}.name={source.name!r} brings its own weights "
+            f"(open_clip ignores pretrained tags for it). Remove {field_name}.pretrained, or give a weights file."
+        )
     if source.name is not None and not looks_like_path(pretrained):
         check_tag(source.name, pretrained, field_name)
         return None

@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from paint_lightning.io import write_json
+from paint_lightning.io import write_json, write_text
 from paint_lightning.workflows.chain import Chain, Step, load_chain
 from paint_lightning.workflows.sequential_report import check_steps, final_report, report_text, step_text
 
@@ -147,7 +147,8 @@ def step_config(
         },
     }
     if previous is not None:
-        config["model"] = {"clip": {**base["clip"], "pretrained": str(previous), "recipe": None}}
+        # The previous export brings the weights: whatever the first step started from (random_init too).
+        config["model"] = {"clip": {**base["clip"], "pretrained": str(previous), "recipe": None, "random_init": None}}
     return config
 
 
@@ -166,7 +167,7 @@ def run_step(chain: Chain, index: int, config: dict[str, Any], step_dir: Path, o
         if record.get("config") == text and record.get("command") == command:
             print(f"Step {index + 1} ({step.name}) already done: {record['run_dir']}")
             return record
-    step_file.write_text(text, encoding="utf-8")
+    write_text(step_file, text)
     print(f"\n=== Step {index + 1}/{len(chain.steps)}: patching {', '.join(step.task_names)} ===\n{command}\n")
     started = time.time()
     run_fit([item for path in configs for item in ("--config", path)] + extra)
@@ -197,7 +198,7 @@ def run_chain(chain: Chain, overrides: Sequence[str] = (), output_dir: str | Non
     report = final_report(chain, records, checks)
     write_json(root / "sequential_report.json", report)
     text = report_text(report)
-    (root / "sequential_report.txt").write_text(text + "\n", encoding="utf-8")
+    write_text(root / "sequential_report.txt", text + "\n")
     print("\n" + text)
     return report
 

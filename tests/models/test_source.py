@@ -93,3 +93,8 @@ def test_shipped_checkpoint_is_found_from_any_working_directory(tmp_path, monkey
     assert torch.equal(built.model.state_dict()["visual.conv1.weight"], reference["visual.conv1.weight"].float())
     with pytest.raises(ValueError, match="checkpoint file not found"):
         build_clip(CLIPSource(pretrained="paint_lightning/world/assets/missing.safetensors"))
+
+
+def test_name_and_inline_config_together_are_refused(tiny_config) -> None:
+    with pytest.raises(ValueError, match=r"model\.clip\.name='ViT-B-32' and model\.clip\.config both say"):
+        build_clip(CLIPSource(name="ViT-B-32", config=tiny_config), "model.clip")
