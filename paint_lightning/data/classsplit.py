@@ -108,6 +108,11 @@ class ClassSubsetSource(WrappedSource):
             return None
         return [int(labels[i]) for i in self.indices(split)]
 
+    def image_ids(self, split: Split) -> list[str] | None:
+        """The identities of the images kept (see :meth:`ImageSource.image_ids`)."""
+        ids = self.source.image_ids(split)
+        return None if ids is None else [ids[i] for i in self.indices(split)]
+
     def dataset(self, split: Split, transform: Transform | None = None) -> Dataset:
         """The wrapped split, restricted to the classes kept."""
         return Subset(self.source.dataset(split, transform), self.indices(split))

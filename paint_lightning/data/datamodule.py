@@ -12,6 +12,7 @@ from torchvision import transforms as T
 
 from paint_lightning.data.cache import TensorDataset, collate_batched
 from paint_lightning.data.evalsets import EvalSetCache
+from paint_lightning.data.overlap import check_disjoint
 from paint_lightning.data.provenance import check_unchanged, task_provenance
 from paint_lightning.data.resumable import ResumableDataLoader, SeededItems
 from paint_lightning.data.samplers import PlaceholderItems, UnpaddedDistributedSampler
@@ -31,8 +32,9 @@ class PaintDataModule(LightningDataModule):
     its own task's head). Each task gets a held-out split carved from its train split
     (``heldout_fraction`` of it, at most ``heldout_max`` images, chosen by ``split_seed`` and the
     task name); held-out sets drive validation and the alpha sweep. Test splits serve only the
-    final report. Transfer tasks are never trained on and take no part in choosing alpha: they are
-    evaluated at every alpha and reported beside the others (broad transfer, unseen classes).
+    final report; a task whose splits share images is refused (see :mod:`paint_lightning.data.overlap`).
+    Transfer tasks are never trained on and take no part in choosing alpha: they are evaluated at
+    every alpha and reported beside the others (broad transfer, unseen classes).
 
     Image transforms come from the model (open_clip's train and eval preprocessing) when the
     DataModule is used with a :class:`~paint_lightning.PaintModule`.
@@ -93,8 +95,10 @@ class PaintDataModule(LightningDataModule):
         self.pin_memory = pin_memory
         self.persistent_workers = persistent_workers
         self.specs = self._resolve_specs()
-        # Split sizes are checked now, before anything expensive (model download, training) runs.
+        # Split sizes, and splits that share images, are checked now, before anything expensive runs.
         self._splits = {task.name: self._split(task, field) for field, _, task in self._fields()}
+        for field, role, task in self._fields():
+            check_disjoint(task.name, field, task.source, task.heldout_from, role)  # type: ignore[arg-type]
         self.train_transform: Callable[[Any], Any] | None = None
         self.eval_transform: Callable[[Any], Any] | None = None
         self.train_set: Dataset | None = None

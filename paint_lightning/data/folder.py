@@ -10,6 +10,7 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 from torchvision.datasets import ImageFolder
 
+from paint_lightning.data.overlap import file_identities
 from paint_lightning.data.sources import ImageSource, Split, Transform, fingerprint_json
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,16 @@ class ImageFolderSource(ImageSource):
 
     def dataset(self, split: Split, transform: Transform | None = None) -> Dataset:
         """The split as a torchvision ``ImageFolder`` labelled by the train split's classes."""
+        folder = self._folder(split, transform)
+        if self.on_bad_image == "skip":
+            folder.drop_unreadable()
+        return folder
+
+    def image_ids(self, split: Split) -> list[str]:
+        """The split's image paths, folders resolved (unreadable images included: nothing is decoded)."""
+        return file_identities(path for path, _ in self._folder(split, None).samples)
+
+    def _folder(self, split: Split, transform: Transform | None) -> _CheckedImageFolder:
         split_root = self._split_root(split)
         classes = self.class_folders()
         missing: list[str] = []
@@ -105,14 +116,11 @@ class ImageFolderSource(ImageSource):
                     "%s: the %s split has no folder for classes %s; evaluating without them.", self.root, split, missing
                 )
         try:
-            folder = _CheckedImageFolder(str(split_root), transform, classes, allow_empty=bool(missing))
+            return _CheckedImageFolder(str(split_root), transform, classes, allow_empty=bool(missing))
         except FileNotFoundError as err:
             raise ValueError(
                 f"source.root={str(self.root)!r}, {split} split: {err}. Add images or remove the folder."
             ) from err
-        if self.on_bad_image == "skip":
-            folder.drop_unreadable()
-        return folder
 
     def labels(self, split: Split) -> list[int]:
         """Labels of ``split`` in item order."""

@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from torch.utils.data import Dataset
 
+from paint_lightning.data.overlap import file_identities
+
 Split = Literal["train", "val", "test"]
 Transform = Callable[[Any], Any]
 
@@ -43,6 +45,20 @@ class ImageSource(ABC):
     def describe(self) -> dict[str, Any]:
         """A JSON-able description of the source, for reports and metadata."""
         return {"source": type(self).__name__}
+
+    def image_ids(self, split: Split) -> list[str] | None:
+        """What makes each image of ``split`` itself, to find images shared by two splits (no decoding).
+
+        The default gives the file paths (folders resolved) of data sets whose items are
+        ``(path, label)`` ``samples`` (image folders, label files, the registry's file data sets),
+        and ``None`` otherwise: items generated per split, or read from one array file per split,
+        are told apart by their position in their own split, so distinct splits cannot share one.
+        Override it when two splits draw from one collection. See :mod:`paint_lightning.data.overlap`.
+        """
+        samples = getattr(self.dataset(split, None), "samples", None)
+        if not isinstance(samples, list) or not all(isinstance(s, tuple) and len(s) == 2 for s in samples[:1]):
+            return None
+        return file_identities(path for path, _ in samples)
 
     # -- optional: what ``paint data check`` / ``paint data download`` report and do ---------------
 
@@ -121,6 +137,10 @@ class WrappedSource(ImageSource):
     def splits(self) -> tuple[Split, ...]:
         """The wrapped source's splits."""
         return self.source.splits
+
+    def image_ids(self, split: Split) -> list[str] | None:
+        """The wrapped source's image identities (subclasses that keep some images choose theirs)."""
+        return self.source.image_ids(split)
 
 
 def fingerprint_json(payload: Any) -> str:

@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from paint_lightning.data.overlap import describe_overlap, find_overlaps
 from paint_lightning.data.sources import ImageSource
 from paint_lightning.data.tasks import Task, resolve_task
 from paint_lightning.datasets.base import DataNotFoundError
@@ -148,7 +149,6 @@ def check_task(
     except Exception as err:
         problems.append(_message(err))
         classnames = []
-    files: dict[str, set[str]] = {}
     for split in source.splits:
         try:
             dataset = source.dataset(split, None)
@@ -158,13 +158,15 @@ def check_task(
             continue
         samples = getattr(dataset, "samples", None)
         paths = [str(s[0]) for s in samples] if isinstance(samples, list) and samples and len(samples[0]) == 2 else []
-        files[split] = set(paths)
         lines.append(f"{_PAD}{split + ':':6} {len(dataset):,} images{_class_counts(labels, classnames, verbose)}")
         absent = [] if quick else [p for p in paths if not _exists(p)]
         if absent:
             problems.append(f"{split}: {len(absent):,} listed image files are missing (first: {absent[0]})")
-    if task.heldout_from == "val" and files.get("val", set()) & files.get("test", set()):
-        problems.append("the val split (held-out, chooses alpha) shares images with the test split")
+    try:  # the check a run makes (paint_lightning.data.overlap); an unreadable split is reported above
+        overlaps = find_overlaps(source, task.heldout_from, role)
+    except Exception:
+        overlaps = []
+    problems += [describe_overlap(overlap, task.heldout_from, role) for overlap in overlaps]
     if problems:
         lines += [f"{_PAD}problem: {p}" for p in problems]
         layout, how = source.layout(), source.obtain()

@@ -237,6 +237,11 @@ class HandwrittenDigits(ImageSource):
             return order[self.test_size :]
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
 
+    @override
+    def image_ids(self, split: Split) -> list[str]:
+        """``load_digits()[i]`` for the scans ``i`` of ``split`` (both splits draw from that one collection)."""
+        return [f"load_digits()[{i}]" for i in self.indices(split)]
+
     def render(self, index: int) -> tuple[Image.Image, int]:
         """Digit ``index`` of ``load_digits()`` as a 32 px RGB image, and its label."""
         images, labels = self._load()
