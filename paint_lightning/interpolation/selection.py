@@ -141,7 +141,9 @@ def objective(
         elif criterion in ("constrained", "constrained_mean"):
             if max_support_drop is None:
                 raise ValueError(f"criterion {criterion!r} needs max_support_drop (points)")
-            feasible = limit_excess(curves, index, criterion, max_support_drop, max_task_drop) <= 1e-9
+            feasible = curves.support_drop(index, criterion) <= max_support_drop + 1e-9 and all(
+                curves.task_drop(name, index) <= limit + 1e-9 for name, limit in (max_task_drop or {}).items()
+            )
             scores.append(patch if feasible else -math.inf)
         else:
             raise ValueError(f"unknown criterion {criterion!r}; use one of {', '.join(CRITERIA)}")
@@ -163,7 +165,9 @@ def select_alpha(
     """
     scores = objective(curves, criterion, max_support_drop, max_task_drop)
     best = max(range(len(scores)), key=lambda i: (scores[i], -curves.alphas[i]))
-    if scores[best] == -math.inf:
+    if scores[best] == -math.inf and not max_task_drop:
+        best = min(range(len(scores)), key=lambda i: (curves.support_drop(i, criterion), curves.alphas[i]))
+    elif scores[best] == -math.inf:
         limit = max_support_drop or 0.0
         best = min(
             range(len(scores)),
