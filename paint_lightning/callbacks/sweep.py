@@ -156,11 +156,7 @@ class InterpolationSweep(Callback):
 
     @override
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
-        check_setup(trainer, pl_module)
-        datamodule: Any = trainer.datamodule  # type: ignore[attr-defined]
-        specs = datamodule.task_specs() if callable(getattr(datamodule, "task_specs", None)) else []
-        if specs:  # per-task limits on tasks that are not support tasks are refused before training
-            self.settings.check_roles({spec.name: spec.role for spec in specs})
+        check_setup(trainer, pl_module, self.settings)
         # trainer.log_dir is a collective under DDP: resolve it here, where every process is.
         self.output_dir = Path(trainer.log_dir or trainer.default_root_dir)
         if stage == "fit" and trainer.limit_val_batches != 0:
