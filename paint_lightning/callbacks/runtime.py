@@ -37,11 +37,15 @@ class HeldoutData(Protocol):
         ...
 
 
-def check_setup(trainer: Trainer, pl_module: LightningModule) -> None:
+def check_setup(trainer: Trainer, pl_module: LightningModule, settings: Any = None) -> None:
     """Refuses a model or DataModule the sweep cannot work with, saying what is missing.
+
+    With ``settings`` (:class:`~paint_lightning.engine.alpha_sweep.SweepSettings`), also refuses
+    per-task limits on tasks that are not support tasks of the DataModule, before training.
 
     Raises:
         TypeError: Naming the protocol and its members.
+        ValueError: Naming ``sweep.max_task_drop`` and the support tasks.
     """
     if not isinstance(pl_module, Patchable):
         raise TypeError(
@@ -53,6 +57,10 @@ def check_setup(trainer: Trainer, pl_module: LightningModule) -> None:
             "InterpolationSweep needs a DataModule with held-out and test sets (cached_heldout_sets(), "
             "cached_test_sets(), eval_dataloader(dataset)), such as PaintDataModule, passed as `datamodule=`."
         )
+    datamodule: Any = trainer.datamodule  # type: ignore[attr-defined]
+    specs = datamodule.task_specs() if callable(getattr(datamodule, "task_specs", None)) else []
+    if settings is not None and specs:
+        settings.check_roles({spec.name: spec.role for spec in specs})
 
 
 class SweepRuntime:

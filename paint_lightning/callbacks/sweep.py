@@ -54,6 +54,12 @@ class InterpolationSweep(Callback):
             ``max_support_drop`` points below zero-shot; ``constrained_mean``: the same limit on
             the support tasks' average drop.
         max_support_drop: Points of support accuracy that the constrained criteria may give up.
+        max_task_drop: Support task name -> points that task may give up on its own, on top of
+            ``max_support_drop`` (constrained criteria only), e.g. ``{digits: 1.0}``. ``paint
+            sequential`` sets it for earlier patches with the chain's ``max_earlier_drop``.
+        start_name: What alpha = 0 is called in the test table and the criterion: ``zero-shot``,
+            or ``start`` for a run that starts from a patched model (``paint sequential`` sets it
+            for every step after the first).
         search: ``grid`` evaluates exactly ``alphas``; ``adaptive`` refines around the best
             alpha down to ``resolution``.
         resolution: Finest alpha step of the adaptive search.
@@ -74,6 +80,8 @@ class InterpolationSweep(Callback):
         every_n_epochs: int = 1,
         criterion: Criterion = "mean",
         max_support_drop: float | None = None,
+        max_task_drop: dict[str, float] | None = None,
+        start_name: str = "zero-shot",
         search: Literal["grid", "adaptive"] = "grid",
         resolution: float = 0.01,
         allow_extrapolation: bool = False,
@@ -87,6 +95,8 @@ class InterpolationSweep(Callback):
         settings: dict[str, Any] = {
             "criterion": criterion,
             "max_support_drop": max_support_drop,
+            "max_task_drop": max_task_drop,
+            "start_name": start_name,
             "search": search,
             "resolution": resolution,
             "allow_extrapolation": allow_extrapolation,
@@ -146,7 +156,7 @@ class InterpolationSweep(Callback):
 
     @override
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
-        check_setup(trainer, pl_module)
+        check_setup(trainer, pl_module, self.settings)
         # trainer.log_dir is a collective under DDP: resolve it here, where every process is.
         self.output_dir = Path(trainer.log_dir or trainer.default_root_dir)
         if stage == "fit" and trainer.limit_val_batches != 0:
@@ -291,7 +301,7 @@ class InterpolationSweep(Callback):
         measure_missing(table, runtime.measure("test"), wanted)
         result = test_record(roles, table, alpha)
         if alpha is not None:
-            rank_zero_info("\n" + final_table(result["tasks"], alpha, "test"))
+            rank_zero_info("\n" + final_table(result["tasks"], alpha, "test", self.settings.start_name))
         if search is not None:
             result["per_block"] = per_block_test(roles, table, search)
             rank_zero_info("\n" + comparison_table(search, result["per_block"]))

@@ -81,7 +81,15 @@ def sweep_settings(sweep: Namespace | dict[str, Any] | None) -> Any:
     values = dict(sweep or {})
     settings = {
         key: values[key]
-        for key in ("criterion", "max_support_drop", "search", "resolution", "allow_extrapolation")
+        for key in (
+            "criterion",
+            "max_support_drop",
+            "max_task_drop",
+            "start_name",
+            "search",
+            "resolution",
+            "allow_extrapolation",
+        )
         if key in values
     }
     if values.get("alphas") is not None:

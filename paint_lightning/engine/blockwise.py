@@ -37,7 +37,7 @@ from paint_lightning.interpolation.coordinate import coordinate_ascent
 from paint_lightning.interpolation.mix import Mix, group_order
 from paint_lightning.interpolation.schedules import as_scalar, depth_schedule, slopes
 from paint_lightning.interpolation.search import grid_alphas
-from paint_lightning.interpolation.uncertainty import objective_stderr
+from paint_lightning.interpolation.uncertainty import Estimate, objective_interval, objective_stderr
 
 Search = Literal["lines", "coordinate", "lines+coordinate"]
 FIELD = "sweep.per_block"  # where the settings live in a config, for error messages
@@ -136,7 +136,8 @@ def search_blocks(
     Returns:
         The search as plain data: ``search``, ``groups``, ``budget``, ``evaluations``,
         ``global_alpha``, ``global_objective``, ``best`` (group -> value), ``best_mix``,
-        ``best_objective``, ``gain``, ``objective_stderr``, ``min_gain``, ``won``,
+        ``best_objective``, ``gain``, ``objective_stderr``, ``objective_interval`` (the best
+        mix's, Wilson, about 68%), ``min_gain``, ``won``,
         ``selected_mix`` (``Mix.to_json()``), ``heldout`` (per task: zero-shot, fine-tuned,
         alpha*'s and the best per-block mix's accuracy), ``trace`` and ``warnings``.
     """
@@ -203,6 +204,7 @@ def search_blocks(
     gain = best_score - global_score if math.isfinite(best_score) and math.isfinite(global_score) else None
     won = best_mix != global_mix and math.isfinite(best_score) and best_score > global_score + block.min_gain
     stderr = _objective_stderr(table[best_mix], roles, settings)
+    interval = _objective_interval(table[best_mix], roles, settings)
     return {
         "search": block.search,
         "groups": ordered,
@@ -217,6 +219,7 @@ def search_blocks(
         "best_objective": _finite_or_none(best_score),
         "gain": gain,
         "objective_stderr": stderr,
+        "objective_interval": list(interval[1:]),
         "min_gain": block.min_gain,
         "won": won,
         "selected_mix": (best_mix if won else global_mix).to_json(),
@@ -236,7 +239,7 @@ def search_blocks(
             {"mix": groups, "objective": _finite_or_none(value), "guide": _finite_or_none(climb)}
             for groups, value, climb in seen.values()
         ],
-        "warnings": _warnings(won, gain, stderr, table[global_mix], roles),
+        "warnings": _warnings(won, gain, interval, table[global_mix], roles),
     }
 
 
@@ -246,15 +249,26 @@ def _objective_stderr(counts: TaskCounts, roles: Mapping[str, str], settings: Sw
     return objective_stderr(patch, support, settings.criterion)
 
 
-def _warnings(won: bool, gain: float | None, stderr: float, counts: TaskCounts, roles: Mapping[str, str]) -> list[str]:
-    if not won or gain is None or not math.isfinite(stderr) or gain >= stderr:
+def _objective_interval(counts: TaskCounts, roles: Mapping[str, str], settings: SweepSettings) -> Estimate:
+    patch = {n: counts.estimate(n) for n, r in roles.items() if r == "patch"}
+    support = {n: counts.estimate(n) for n, r in roles.items() if r == "support"}
+    return objective_interval(patch, support, settings.criterion)
+
+
+def _warnings(
+    won: bool, gain: float | None, interval: Estimate, counts: TaskCounts, roles: Mapping[str, str]
+) -> list[str]:
+    """Warns when the gain lies within the best mix's interval (below its objective)."""
+    below = interval[0] - interval[1]
+    if not won or gain is None or not math.isfinite(below) or gain > below:
         return []
     patch = {n: counts.total[n] for n, r in roles.items() if r == "patch"}
     sizes = ", ".join(f"{n} {k}" for n, k in patch.items())
     return [
-        f"the per-block mix beats alpha* by {gain:.2f} points on held-out data, less than one standard error of "
-        f"the objective ({stderr:.2f} points; held-out images: {sizes}): the gain may be noise. Hold out more "
-        "images (data.heldout_fraction, data.heldout_max) or require a margin (sweep.per_block.min_gain)."
+        f"the per-block mix beats alpha* by {gain:.2f} points on held-out data, within the reach of its "
+        f"objective's interval ({below:.2f} points below it, Wilson, about 68%; held-out images: {sizes}): the "
+        "gain may be noise. Hold out more images (data.heldout_fraction, data.heldout_max) or require a margin "
+        "(sweep.per_block.min_gain)."
     ]
 
 

@@ -1,7 +1,7 @@
 """Exact evaluation results: integer counts per task and candidate, summed across processes.
 
 Accuracies are computed from integer counts (never averaged floats), so one process and many
-give the same numbers; standard errors follow from the counts (binomial).
+give the same numbers; standard errors and Wilson intervals follow from the counts (binomial).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from paint_lightning.interpolation.mix import Mix
+from paint_lightning.interpolation.uncertainty import Estimate, Interval, wilson_interval
 
 Reduce = Callable[[Tensor], Tensor]
 """Sums a tensor across processes (identity in a single process)."""
@@ -86,6 +87,14 @@ class TaskCounts:
     def stderr(self, task: str) -> float:
         """Binomial standard error of :meth:`accuracy`, in points."""
         return accuracy_stderr(self.correct[task], self.total[task])
+
+    def interval(self, task: str) -> Interval:
+        """Wilson score interval of :meth:`accuracy` (about 68%, honest at 0% and 100%), in points."""
+        return wilson_interval(self.correct[task], self.total[task])
+
+    def estimate(self, task: str) -> Estimate:
+        """``(accuracy, low, high)``: :meth:`accuracy` and :meth:`interval`."""
+        return (self.accuracy(task), *self.interval(task))
 
     def mean_loss(self, task: str) -> float | None:
         """Mean cross-entropy, if it was measured."""

@@ -46,7 +46,7 @@ def scores(
         support={n: [r.accuracy(n) for r in rows] for n, role in roles.items() if role == "support"},
         zero_shot_support={n: reference.accuracy(n) for n, role in roles.items() if role == "support"},
     )
-    return objective(curves, settings.criterion, settings.max_support_drop)
+    return objective(curves, settings.criterion, settings.max_support_drop, settings.max_task_drop)
 
 
 def parallel_search(
@@ -73,6 +73,7 @@ def parallel_search(
     search = ("grid" if n <= GRID_LIMIT else "coordinate") if search == "auto" else search
     if search not in ("grid", "coordinate"):
         raise ValueError(f"search={search!r}: use grid, coordinate or auto.")
+    settings.check_roles(roles)
     table: dict[Mix, TaskCounts] = {}
     singles = [Mix.of(*[1.0 if j == i else 0.0 for j in range(n)]) for i in range(n)]
     measure_missing(table, measure, [zero(n), *singles])

@@ -9,8 +9,15 @@ from typing import TYPE_CHECKING, Any
 from paint_lightning.data.tasks import ROLES
 from paint_lightning.engine.counts import TaskCounts
 from paint_lightning.interpolation.mix import Mix
-from paint_lightning.interpolation.selection import SweepCurves, objective, select_alpha
-from paint_lightning.interpolation.uncertainty import mean_stderr, objective_stderr, selection_warnings, tied_indices
+from paint_lightning.interpolation.selection import SweepCurves, limits_at, objective, select_alpha
+from paint_lightning.interpolation.uncertainty import (
+    interval_text,
+    mean_interval,
+    objective_interval,
+    objective_stderr,
+    selection_warnings,
+    tied_indices,
+)
 
 if TYPE_CHECKING:
     from paint_lightning.engine.alpha_sweep import SweepSettings
@@ -37,19 +44,24 @@ def sweep_record(
     table: Mapping[Mix, TaskCounts],
     settings: SweepSettings,
 ) -> dict[str, Any]:
-    """One sweep as plain data: curves, standard errors, alpha* and how much to trust it.
+    """One sweep as plain data: curves, uncertainties, alpha*, the limits and how much to trust it.
 
     Keys: ``alphas``, ``selected_alpha``, ``criterion``, ``objective`` (``None`` where
-    infeasible), ``objective_stderr`` (at alpha*), ``tied_alphas`` (within one standard error
-    of alpha*'s objective), ``warnings``, ``patch_accuracy``/``support_accuracy`` (means per
-    alpha), ``tasks`` (per task: ``role``, ``accuracy`` and ``stderr`` per alpha in %,
-    ``loss`` (mean cross-entropy, ``None`` where not measured), ``num_examples``, ``zero_shot``,
-    ``fine_tuned``, ``fine_tuned_loss``).
+    infeasible), ``objective_stderr`` (binomial, at alpha*), ``objective_interval`` (``[low,
+    high]`` at alpha*: Wilson, about 68%, see :mod:`~paint_lightning.interpolation.uncertainty`),
+    ``tied_alphas`` (objective within alpha*'s interval), ``warnings``, ``limits`` (the
+    constrained criteria's limits and the drops at alpha*, ``None`` for ``mean``; see
+    :func:`~paint_lightning.interpolation.selection.limits_at`), ``start_name`` (what alpha = 0
+    is), ``patch_accuracy``/``support_accuracy`` (means per alpha), ``tasks`` (per task: ``role``,
+    ``accuracy``, ``stderr`` and ``interval`` per alpha in %, ``loss`` (mean cross-entropy,
+    ``None`` where not measured), ``num_examples``, ``zero_shot``, ``fine_tuned``,
+    ``fine_tuned_loss``).
     """
     alphas = list(alphas)
     sweep = curves(table, roles, alphas)
-    scores = objective(sweep, settings.criterion, settings.max_support_drop)
-    index, alpha = select_alpha(sweep, settings.criterion, settings.max_support_drop)
+    limits = (settings.criterion, settings.max_support_drop, settings.max_task_drop)
+    scores = objective(sweep, *limits)
+    index, alpha = select_alpha(sweep, *limits)
     rows = [table[Mix.of(a)] for a in alphas]
     patch = [n for n, r in roles.items() if r == "patch"]
     support = [n for n, r in roles.items() if r == "support"]
@@ -57,7 +69,12 @@ def sweep_record(
     obj_se = objective_stderr(
         {n: best.stderr(n) for n in patch}, {n: best.stderr(n) for n in support}, settings.criterion
     )
-    support_se = mean_stderr(best.stderr(n) for n in support) if support else None
+    estimates = [
+        objective_interval({n: r.estimate(n) for n in patch}, {n: r.estimate(n) for n in support}, settings.criterion)
+        for r in rows
+    ]
+    intervals = [(low, high) for _, low, high in estimates]
+    support_interval = mean_interval(best.estimate(n) for n in support)[1:] if support else None
     totals = best.total
     return {
         "alphas": alphas,
@@ -65,10 +82,18 @@ def sweep_record(
         "criterion": settings.describe(),
         "objective": [None if math.isinf(v) else v for v in scores],
         "objective_stderr": obj_se,
-        "tied_alphas": [alphas[i] for i in tied_indices(scores, index, obj_se)],
+        "objective_interval": list(intervals[index]),
+        "tied_alphas": [alphas[i] for i in tied_indices(scores, index, intervals[index][0])],
         "warnings": selection_warnings(
-            scores, index, obj_se, support_se, settings.max_support_drop, {n: totals[n] for n in roles}
+            scores,
+            index,
+            [iv if math.isfinite(v) else None for iv, v in zip(intervals, scores, strict=True)],
+            support_interval,
+            settings.max_support_drop,
+            {n: totals[n] for n in roles},
         ),
+        "limits": limits_at(sweep, index, *limits),
+        "start_name": settings.start_name,
         "patch_accuracy": [_mean_or_none(r.accuracy(n) for n in patch) for r in rows],
         "support_accuracy": [_mean_or_none(r.accuracy(n) for n in support) for r in rows],
         "tasks": {
@@ -76,6 +101,7 @@ def sweep_record(
                 "role": role,
                 "accuracy": [r.accuracy(name) for r in rows],
                 "stderr": [r.stderr(name) for r in rows],
+                "interval": [list(r.interval(name)) for r in rows],
                 "loss": [r.mean_loss(name) for r in rows],
                 "num_examples": totals[name],
                 "zero_shot": table[ZERO_SHOT].accuracy(name),
@@ -94,10 +120,11 @@ def at_alpha(record: Mapping[str, Any], alpha: float) -> dict[str, float]:
 
 
 def summary_line(record: Mapping[str, Any]) -> str:
-    """One line per sweep: alpha*, its accuracies with standard errors, and the tie range.
+    """One line per sweep: alpha*, its accuracies with their intervals, and the tie range.
 
-    Several patch tasks are also listed one by one after their mean, as are transfer tasks
-    (reported, never selected on), which come last.
+    Each role's mean is shown with its interval (Wilson, about 68%: honest at 0% and 100%, see
+    :mod:`~paint_lightning.interpolation.uncertainty`). Several patch tasks are also listed one by
+    one after their mean, as are transfer tasks (reported, never selected on), which come last.
     """
     alpha = record["selected_alpha"]
     index = record["alphas"].index(alpha)
@@ -106,20 +133,19 @@ def summary_line(record: Mapping[str, Any]) -> str:
     for role in ROLES:
         names = [n for n, t in tasks.items() if t["role"] == role]
         if names:
-            mean = sum(tasks[n]["accuracy"][index] for n in names) / len(names)
-            se = mean_stderr(tasks[n]["stderr"][index] for n in names)
+            value, low, high = mean_interval((tasks[n]["accuracy"][index], *tasks[n]["interval"][index]) for n in names)
             each = ", ".join(f"{n} {tasks[n]['accuracy'][index]:.2f}" for n in names)
             parts.append(
-                f"{role} {mean:.2f} ± {se:.2f}%"
+                f"{role} {interval_text(value, (low, high))}"
                 + (f" ({each})" if role == "transfer" or (role == "patch" and len(names) > 1) else "")
             )
     tied = record.get("tied_alphas") or [alpha]
-    ties = f" (alphas {min(tied):g}-{max(tied):g} within one standard error)" if len(tied) > 1 else ""
+    ties = f" (alphas {min(tied):g}-{max(tied):g} within alpha*'s interval)" if len(tied) > 1 else ""
     return f"alpha* = {alpha:g}: " + ", ".join(parts) + ties
 
 
 def test_record(roles: Mapping[str, str], table: Mapping[Mix, TaskCounts], alpha: float | None) -> dict[str, Any]:
-    """Zero-shot, fine-tuned and patched (alpha*) test accuracy per task, with standard errors."""
+    """Zero-shot, fine-tuned and patched (alpha*) test accuracy per task, with standard errors and intervals."""
     patched = table[Mix.of(alpha)] if alpha is not None else None
     rows = {}
     for name, role in roles.items():
@@ -134,19 +160,27 @@ def test_record(roles: Mapping[str, str], table: Mapping[Mix, TaskCounts], alpha
                 "fine_tuned": table[FINE_TUNED].stderr(name),
                 "patched": patched.stderr(name) if patched is not None else None,
             },
+            "interval": {
+                "zero_shot": list(table[ZERO_SHOT].interval(name)),
+                "fine_tuned": list(table[FINE_TUNED].interval(name)),
+                "patched": list(patched.interval(name)) if patched is not None else None,
+            },
         }
         rows[name] = row
     return {"alpha": alpha, "tasks": rows}
 
 
-def final_table(rows: Mapping[str, Mapping[str, Any]], alpha: float, split: str) -> str:
-    """Plain-text table of zero-shot / fine-tuned / patched accuracy per task, and each role's mean."""
+def final_table(rows: Mapping[str, Mapping[str, Any]], alpha: float, split: str, start: str = "zero-shot") -> str:
+    """Plain-text table of zero-shot / fine-tuned / patched accuracy per task, and each role's mean.
+
+    ``start`` heads the alpha = 0 column (``start`` when the run began from a patched model).
+    """
     width = max([len(name) for name in rows] + [8])
     roles = [role for role in ROLES if any(row["role"] == role for row in rows.values())]
     role_width = max([len(role) for role in roles] + [7])
     lines = [
         f"PAINT result on the {split} splits (alpha* = {alpha:g})",
-        f"{'task':<{width}}  {'role':<{role_width}}  {'zero-shot':>9}  {'fine-tuned':>10}  {'patched':>7}",
+        f"{'task':<{width}}  {'role':<{role_width}}  {start:>9}  {'fine-tuned':>10}  {'patched':>7}",
     ]
     for name, row in rows.items():
         lines.append(

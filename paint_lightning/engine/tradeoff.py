@@ -23,7 +23,7 @@ from paint_lightning.engine.alpha_sweep import SweepSettings
 from paint_lightning.engine.counts import TaskCounts
 from paint_lightning.engine.record import FINE_TUNED, ZERO_SHOT
 from paint_lightning.interpolation.mix import Mix
-from paint_lightning.interpolation.selection import SweepCurves, objective
+from paint_lightning.interpolation.selection import SweepCurves, limit_excess, objective
 
 PRICE_SPAN = 0.1  # alphas at least this far on each side of alpha* measure the price
 PRICE_DISCOUNT = 0.9
@@ -46,7 +46,8 @@ def mix_objective(
     """The sweep's selection objective of each column (``-inf`` where infeasible)."""
     if not columns:
         return []
-    return objective(curves_of(columns, zero_shot, roles), settings.criterion, settings.max_support_drop)
+    curves = curves_of(columns, zero_shot, roles)
+    return objective(curves, settings.criterion, settings.max_support_drop, settings.max_task_drop)
 
 
 def guide(
@@ -70,7 +71,8 @@ def guide(
     out = []
     for i in range(len(columns)):
         drop = curves.support_drop(i, settings.criterion)
-        out.append(curves.patch_mean(i) - price * drop - OVER * price * max(0.0, drop - limit))
+        over = max(0.0, limit_excess(curves, i, settings.criterion, limit, settings.max_task_drop))
+        out.append(curves.patch_mean(i) - price * drop - OVER * price * over)
     return out
 
 

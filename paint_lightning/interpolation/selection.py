@@ -9,6 +9,11 @@ Two criteria:
 * ``"constrained_mean"``: the same, but the limit applies to the support tasks' *average* drop
   (one fragile support task may give up more if the others hold).
 
+The constrained criteria also take per-task limits (``max_task_drop``: support task name ->
+points): each named support task must stay within its own limit, on top of the criterion's limit
+(``paint sequential`` uses them to protect every earlier patch on its own, not only through the
+support mean).
+
 Ties go to the smaller alpha: closer to the zero-shot model, so the safer choice.
 """
 
@@ -17,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 Criterion = Literal["mean", "constrained", "constrained_mean"]
 CRITERIA: tuple[str, ...] = ("mean", "constrained", "constrained_mean")
@@ -73,9 +78,60 @@ class SweepCurves:
         """The drop that ``criterion`` limits: the average one for ``constrained_mean``, else the largest."""
         return self.mean_support_drop(index) if criterion == "constrained_mean" else self.max_support_drop(index)
 
+    def task_drop(self, name: str, index: int) -> float:
+        """Drop (points) of support task ``name`` below its zero-shot accuracy at ``alphas[index]``."""
+        return self.zero_shot_support[name] - self.support[name][index]
 
-def objective(curves: SweepCurves, criterion: Criterion, max_support_drop: float | None) -> list[float]:
-    """The score each alpha gets under ``criterion`` (higher is better; ``-inf`` = infeasible)."""
+
+def check_task_limits(curves: SweepCurves, criterion: Criterion, max_task_drop: Mapping[str, float] | None) -> None:
+    """Refuses per-task limits that name no support task, or that come with the ``mean`` criterion.
+
+    Raises:
+        ValueError: Naming the tasks, the support tasks and the fix.
+    """
+    if not max_task_drop:
+        return
+    if criterion == "mean":
+        raise ValueError(
+            "per-task limits (max_task_drop) need a constrained criterion (constrained or constrained_mean); "
+            "criterion 'mean' has no limits."
+        )
+    unknown = sorted(set(max_task_drop) - set(curves.support))
+    if unknown:
+        raise ValueError(
+            f"max_task_drop names {unknown}, which are not support tasks (support tasks: {sorted(curves.support)})."
+        )
+
+
+def limit_excess(
+    curves: SweepCurves,
+    index: int,
+    criterion: Criterion,
+    max_support_drop: float,
+    max_task_drop: Mapping[str, float] | None = None,
+) -> float:
+    """How far (points) the worst-kept limit is exceeded at ``alphas[index]`` (<= 0: every limit holds).
+
+    The limits: ``max_support_drop`` on the drop ``criterion`` limits, and each task's own limit
+    of ``max_task_drop``.
+    """
+    excess = curves.support_drop(index, criterion) - max_support_drop
+    for name, limit in (max_task_drop or {}).items():
+        excess = max(excess, curves.task_drop(name, index) - limit)
+    return excess
+
+
+def objective(
+    curves: SweepCurves,
+    criterion: Criterion,
+    max_support_drop: float | None,
+    max_task_drop: Mapping[str, float] | None = None,
+) -> list[float]:
+    """The score each alpha gets under ``criterion`` (higher is better; ``-inf`` = infeasible).
+
+    ``max_task_drop`` (support task -> points) adds a limit per task to the constrained criteria.
+    """
+    check_task_limits(curves, criterion, max_task_drop)
     scores = []
     for index in range(len(curves.alphas)):
         patch = curves.patch_mean(index)
@@ -85,7 +141,9 @@ def objective(curves: SweepCurves, criterion: Criterion, max_support_drop: float
         elif criterion in ("constrained", "constrained_mean"):
             if max_support_drop is None:
                 raise ValueError(f"criterion {criterion!r} needs max_support_drop (points)")
-            feasible = curves.support_drop(index, criterion) <= max_support_drop + 1e-9
+            feasible = curves.support_drop(index, criterion) <= max_support_drop + 1e-9 and all(
+                curves.task_drop(name, index) <= limit + 1e-9 for name, limit in (max_task_drop or {}).items()
+            )
             scores.append(patch if feasible else -math.inf)
         else:
             raise ValueError(f"unknown criterion {criterion!r}; use one of {', '.join(CRITERIA)}")
@@ -93,20 +151,61 @@ def objective(curves: SweepCurves, criterion: Criterion, max_support_drop: float
 
 
 def select_alpha(
-    curves: SweepCurves, criterion: Criterion = "mean", max_support_drop: float | None = None
+    curves: SweepCurves,
+    criterion: Criterion = "mean",
+    max_support_drop: float | None = None,
+    max_task_drop: Mapping[str, float] | None = None,
 ) -> tuple[int, float]:
-    """Picks alpha by ``criterion``.
+    """Picks alpha by ``criterion`` (and the per-task limits ``max_task_drop``, if any).
 
     Returns:
         ``(index, alpha)`` of the best alpha. Under the constrained criteria, when no alpha is
-        feasible (possible only if the grid lacks 0), the alpha with the smallest support drop is
-        returned.
+        feasible (possible only if the grid lacks 0), the alpha that exceeds its limits least is
+        returned (without per-task limits: the one with the smallest support drop).
     """
-    scores = objective(curves, criterion, max_support_drop)
+    scores = objective(curves, criterion, max_support_drop, max_task_drop)
     best = max(range(len(scores)), key=lambda i: (scores[i], -curves.alphas[i]))
-    if scores[best] == -math.inf:
+    if scores[best] == -math.inf and not max_task_drop:
         best = min(range(len(scores)), key=lambda i: (curves.support_drop(i, criterion), curves.alphas[i]))
+    elif scores[best] == -math.inf:
+        limit = max_support_drop or 0.0
+        best = min(
+            range(len(scores)),
+            key=lambda i: (limit_excess(curves, i, criterion, limit, max_task_drop), curves.alphas[i]),
+        )
     return best, curves.alphas[best]
+
+
+def limits_at(
+    curves: SweepCurves,
+    index: int,
+    criterion: Criterion,
+    max_support_drop: float | None,
+    max_task_drop: Mapping[str, float] | None = None,
+) -> dict[str, Any] | None:
+    """Which limits held at ``alphas[index]``, as plain data (None for ``mean``: no limits).
+
+    Returns:
+        ``{"support": {"of": "mean" or "each", "limit", "drop", "held"}, "tasks": {name: {"limit",
+        "drop", "held"}}}``: the criterion's limit on the support tasks' average (``mean``) or
+        largest (``each``) drop, and each per-task limit, with the drops (points) at that alpha.
+    """
+    if criterion == "mean" or max_support_drop is None:
+        return None
+    drop = curves.support_drop(index, criterion)
+    tasks = {}
+    for name, limit in (max_task_drop or {}).items():
+        task_drop = curves.task_drop(name, index)
+        tasks[name] = {"limit": limit, "drop": task_drop, "held": task_drop <= limit + 1e-9}
+    return {
+        "support": {
+            "of": "mean" if criterion == "constrained_mean" else "each",
+            "limit": max_support_drop,
+            "drop": drop,
+            "held": drop <= max_support_drop + 1e-9,
+        },
+        "tasks": tasks,
+    }
 
 
 def _mean(values: object) -> float:

@@ -1,9 +1,17 @@
 """How much to trust a selection made on held-out data of finite size.
 
-Each held-out accuracy is a binomial estimate with standard error ``100 * sqrt(p (1 - p) / n)``
-points. Its noise carries into the selection objective; candidates whose objective lies within
-one standard error of the best are statistically tied with it, and when the objective varies
-less across all candidates than its own noise, the choice among them is noise.
+Each held-out accuracy is a binomial estimate. Its binomial standard error
+``100 * sqrt(p (1 - p) / n)`` is reported, but it is 0 at 0% and 100% however few the images,
+so what decides (ties, warnings) and what is shown uses the **Wilson score interval** at
+``z = 1`` (:data:`Z`, about 68%: the counterpart of ``± 1`` standard error), which stays honest at
+the edges: 1 correct of 1 gives [50, 100]%, not 100 ± 0%. For large sets it is the estimate
+``± 1`` standard error. A mean over independent tasks reaches below (above) its estimate by the
+tasks' distances below (above) theirs combined in quadrature, divided by the number of tasks;
+for one task that is the task's own Wilson interval.
+
+Candidates whose objective lies within alpha*'s interval (at or above its lower end) are tied
+with it; when the best and the worst candidates' intervals overlap, the choice among them is
+noise (for large sets: the objective varies by less than about twice its standard error).
 """
 
 from __future__ import annotations
@@ -13,11 +21,66 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from paint_lightning.interpolation.selection import Criterion
 
+Z = 1.0
+"""Standard normal quantile of the intervals: 1.0, about 68% (the reach of ``± 1`` standard error)."""
+
+Interval = tuple[float, float]
+"""``(low, high)`` in points (%)."""
+
+Estimate = tuple[float, float, float]
+"""``(value, low, high)`` in points (%): an accuracy (or a mean of them) and its interval."""
+
+
+def wilson_interval(correct: int, total: int, z: float = Z) -> Interval:
+    """Wilson score interval of an accuracy of ``correct`` out of ``total``, in points (%).
+
+    ``(p + z^2 / 2n) / (1 + z^2 / n)  ±  z / (1 + z^2 / n) * sqrt(p (1 - p) / n + z^2 / 4n^2)``
+    with ``p = correct / total``; NaN for an empty set.
+    """
+    if total <= 0:
+        return (math.nan, math.nan)
+    n = float(total)
+    p = correct / n
+    z2 = z * z
+    centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n)
+    half = z / (1.0 + z2 / n) * math.sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n))
+    return (100.0 * max(0.0, centre - half), 100.0 * min(1.0, centre + half))
+
+
+def mean_interval(estimates: Iterable[Estimate]) -> Estimate:
+    """The mean of independent estimates and its interval (distances combined in quadrature)."""
+    items = list(estimates)
+    if not items:
+        return (math.nan, math.nan, math.nan)
+    k = len(items)
+    value = sum(v for v, _, _ in items) / k
+    below = math.sqrt(sum((v - lo) ** 2 for v, lo, _ in items)) / k
+    above = math.sqrt(sum((hi - v) ** 2 for v, _, hi in items)) / k
+    return (value, value - below, value + above)
+
+
+def objective_interval(
+    patch: Mapping[str, Estimate], support: Mapping[str, Estimate], criterion: Criterion
+) -> Estimate:
+    """The selection objective at one candidate and its interval.
+
+    ``mean`` averages the patch mean and the support mean; the constrained criteria maximise the
+    patch mean. Tasks are independent samples.
+    """
+    p_value, p_low, p_high = mean_interval(patch.values())
+    if criterion != "mean" or not support:
+        return (p_value, p_low, p_high)
+    s_value, s_low, s_high = mean_interval(support.values())
+    value = (p_value + s_value) / 2
+    below = 0.5 * math.hypot(p_value - p_low, s_value - s_low)
+    above = 0.5 * math.hypot(p_high - p_value, s_high - s_value)
+    return (value, value - below, value + above)
+
 
 def objective_stderr(
     patch_stderr: Mapping[str, float], support_stderr: Mapping[str, float], criterion: Criterion
 ) -> float:
-    """Standard error (points) of the selection objective at one candidate.
+    """Binomial standard error (points) of the selection objective at one candidate (reported only).
 
     ``mean`` averages the patch mean and the support mean; the constrained criteria maximise the
     patch mean. Tasks are independent samples.
@@ -29,18 +92,18 @@ def objective_stderr(
     return 0.5 * math.sqrt(patch * patch + support * support)
 
 
-def tied_indices(objective: Sequence[float], best: int, stderr: float) -> list[int]:
-    """Candidates whose objective is within one standard error of the best's (the best included)."""
-    if not math.isfinite(objective[best]) or not math.isfinite(stderr):
+def tied_indices(objective: Sequence[float], best: int, low: float) -> list[int]:
+    """Candidates whose objective is at or above ``low``, the lower end of the best's interval (the best included)."""
+    if not math.isfinite(objective[best]) or not math.isfinite(low):
         return [best]
-    return [i for i, value in enumerate(objective) if math.isfinite(value) and value >= objective[best] - stderr]
+    return [i for i, value in enumerate(objective) if math.isfinite(value) and value >= low]
 
 
 def selection_warnings(
     objective: Sequence[float],
     best: int,
-    stderr: float,
-    support_mean_stderr: float | None,
+    intervals: Sequence[Interval | None],
+    support_interval: Interval | None,
     max_support_drop: float | None,
     sizes: Mapping[str, int],
 ) -> list[str]:
@@ -49,31 +112,42 @@ def selection_warnings(
     Args:
         objective: The objective of every candidate (``-inf`` when infeasible).
         best: Index of the chosen candidate.
-        stderr: Standard error of the objective at the chosen candidate.
-        support_mean_stderr: Standard error of the support tasks' mean accuracy (None without
-            support tasks).
+        intervals: The objective's interval at every candidate (None where infeasible).
+        support_interval: The interval of the support tasks' mean accuracy at the chosen candidate
+            (None without support tasks).
         max_support_drop: The constrained criteria's limit in points (None for ``mean``).
         sizes: Held-out examples per task.
     """
     warnings = []
-    feasible = [value for value in objective if math.isfinite(value)]
+    feasible = [i for i, value in enumerate(objective) if math.isfinite(value) and intervals[i] is not None]
     smallest = min(sizes, key=lambda task: sizes[task]) if sizes else None
     size_text = f"(smallest: {sizes[smallest]} images of {smallest})" if smallest is not None else ""
-    if len(feasible) > 1 and math.isfinite(stderr):
-        spread = max(feasible) - min(feasible)
-        if spread < 2.0 * stderr:
+    if len(feasible) > 1 and best in feasible:
+        worst = min(feasible, key=lambda i: objective[i])
+        best_low, worst_high = intervals[best][0], intervals[worst][1]  # type: ignore[index]
+        if math.isfinite(best_low) and math.isfinite(worst_high) and best_low <= worst_high:
+            spread = objective[best] - objective[worst]
             warnings.append(
-                f"the selection objective varies by {spread:.2f} points across the candidates, less than twice its "
-                f"standard error ({stderr:.2f} points) on these held-out sets {size_text}: the choice among them is "
+                f"the selection objective varies by {spread:.2f} points across the candidates, and the best one's "
+                f"{100 * _coverage():.0f}% interval ({_text(intervals[best])}) overlaps the worst one's "
+                f"({_text(intervals[worst])}) on these held-out sets {size_text}: the choice among them is "
                 "noise. Hold out more images (data.heldout_fraction, data.heldout_max) or use a coarser grid."
             )
-    if max_support_drop is not None and support_mean_stderr is not None and support_mean_stderr > max_support_drop:
-        warnings.append(
-            f"the support tasks' held-out accuracy has a standard error of {support_mean_stderr:.2f} points, more than "
-            f"the {max_support_drop:g}-point limit (sweep.max_support_drop) it is checked against: hold out more "
-            "support images (data.heldout_fraction, data.heldout_max) for the limit to mean something."
-        )
+    if max_support_drop is not None and support_interval is not None:
+        half = (support_interval[1] - support_interval[0]) / 2
+        if half > max_support_drop:
+            warnings.append(
+                f"the support tasks' held-out accuracy is known to ± {half:.2f} points (its "
+                f"{100 * _coverage():.0f}% interval is {_text(support_interval)}), more than the "
+                f"{max_support_drop:g}-point limit (sweep.max_support_drop) it is checked against: hold out more "
+                "support images (data.heldout_fraction, data.heldout_max) for the limit to mean something."
+            )
     return warnings
+
+
+def interval_text(value: float, interval: Interval) -> str:
+    """``81.43% [77.92, 84.43]``: an accuracy and its interval, for logs."""
+    return f"{value:.2f}% {_text(interval)}"
 
 
 def mean_stderr(stderrs: Iterable[float]) -> float:
@@ -82,3 +156,11 @@ def mean_stderr(stderrs: Iterable[float]) -> float:
     if not values:
         return math.nan
     return math.sqrt(sum(s * s for s in values)) / len(values)
+
+
+def _text(interval: Interval) -> str:
+    return f"[{interval[0]:.2f}, {interval[1]:.2f}]"
+
+
+def _coverage() -> float:
+    return math.erf(Z / math.sqrt(2.0))

@@ -7,6 +7,8 @@
                                 # trainer, sweep, data settings, support and transfer tasks
     output_dir: runs/sequential # one folder per step (relative to the working directory)
     evaluate_later: true        # later steps' patch tasks are watched (role transfer) in earlier steps
+    max_earlier_drop: 1.0       # optional: points each earlier patch may drop on its own in a later
+                                # step (sweep.max_task_drop; constrained criteria); default: none
     args: []                    # extra paint fit flags for every step
     steps:
       - patch: [{name: digits, source: {class_path: paint_lightning.world.HandwrittenDigits}}]
@@ -25,7 +27,7 @@ from typing import Any
 
 import yaml
 
-_KEYS = {"fit", "output_dir", "evaluate_later", "args", "steps"}
+_KEYS = {"fit", "output_dir", "evaluate_later", "max_earlier_drop", "args", "steps"}
 _STEP_KEYS = {"name", "patch", "args"}
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -53,6 +55,7 @@ class Chain:
     steps: list[Step]
     evaluate_later: bool = True
     args: list[str] = field(default_factory=list)
+    max_earlier_drop: float | None = None
 
 
 def _strings(value: Any, where: str) -> list[str]:
@@ -126,7 +129,15 @@ def parse_chain(data: Any, base_dir: Path, where: str = "chain") -> Chain:
     output_dir = data.get("output_dir", "sequential")
     if not isinstance(output_dir, str) or not output_dir:
         raise ValueError(f"{where}.output_dir={output_dir!r}: give a folder for the steps' runs.")
-    return Chain(paths, output_dir, steps, evaluate_later, _strings(data.get("args"), f"{where}.args"))
+    limit = data.get("max_earlier_drop")
+    number = isinstance(limit, (int, float)) and not isinstance(limit, bool)
+    if limit is not None and (not number or not 0 <= limit < float("inf")):
+        raise ValueError(
+            f"{where}.max_earlier_drop={limit!r}: give the points each earlier patch may drop on its own in a later "
+            "step, e.g. 1.0 (or leave it out: earlier patches are then limited only as support tasks)."
+        )
+    args = _strings(data.get("args"), f"{where}.args")
+    return Chain(paths, output_dir, steps, evaluate_later, args, None if limit is None else float(limit))
 
 
 def load_chain(path: str | Path) -> Chain:

@@ -4,7 +4,9 @@ Step ``k`` starts from step ``k - 1``'s patched model (its ``patched.safetensors
 the model config the export records, QuickGELU included) and protects every task patched before
 it: those join its support tasks, with the same names, so the same held-out images, class names,
 templates and heads. A later step therefore cannot undo an earlier patch unnoticed: the sweep's
-criterion limits their drop like any support task's. With ``evaluate_later: true`` (the default)
+criterion limits their drop like any support task's, and with ``max_earlier_drop`` each of them on
+its own too (``sweep.max_task_drop``). Steps after the first call their alpha = 0 "start" (the
+previous step's patch), not "zero-shot". With ``evaluate_later: true`` (the default)
 the tasks of later steps are watched (role ``transfer``) in earlier steps, so the final report has
 every task's accuracy before any patching and after every step.
 
@@ -116,7 +118,23 @@ def base_settings(chain: Chain, overrides: Sequence[str]) -> dict[str, Any]:
         "transfer": _plain(data.get("transfer") or []),
         "clip": _plain(config["model"]["clip"]),
         "export": bool(config["sweep"]["export"]),
+        "criterion": str(config["sweep"]["criterion"]),
+        "max_task_drop": _plain(config["sweep"].get("max_task_drop") or {}),
     }
+
+
+def check_earlier_limit(chain: Chain, base: dict[str, Any]) -> None:
+    """Refuses ``max_earlier_drop`` with the ``mean`` criterion (which has no limits).
+
+    Raises:
+        ValueError: Naming the chain's field, the criterion and the fix.
+    """
+    if chain.max_earlier_drop is not None and base.get("criterion", "mean") == "mean":
+        raise ValueError(
+            f"max_earlier_drop={chain.max_earlier_drop:g} limits each earlier patch's drop, which needs "
+            "sweep.criterion constrained or constrained_mean (the shared config's is mean): set the criterion "
+            "and its sweep.max_support_drop, or drop max_earlier_drop."
+        )
 
 
 def step_config(
@@ -124,8 +142,13 @@ def step_config(
 ) -> dict[str, Any]:
     """The config that step ``index`` adds to the shared one.
 
+    Steps after the first start from the previous export, call alpha = 0 "start"
+    (``sweep.start_name``) and, with the chain's ``max_earlier_drop``, limit every earlier patch
+    task's own drop (``sweep.max_task_drop``, beside the shared config's limits).
+
     Raises:
-        ValueError: When a task of the chain has the name of a support or transfer task.
+        ValueError: When a task of the chain has the name of a support or transfer task, or when
+            ``max_earlier_drop`` comes with the ``mean`` criterion.
     """
     step = chain.steps[index]
     earlier = [task for s in chain.steps[:index] for task in s.patch]
@@ -149,6 +172,12 @@ def step_config(
     if previous is not None:
         # The previous export brings the weights: whatever the first step started from (random_init too).
         config["model"] = {"clip": {**base["clip"], "pretrained": str(previous), "recipe": None, "random_init": None}}
+    if index > 0:
+        config["sweep"] = {"start_name": "start"}
+        if chain.max_earlier_drop is not None:
+            check_earlier_limit(chain, base)
+            limits = {task["name"]: chain.max_earlier_drop for task in earlier}
+            config["sweep"]["max_task_drop"] = {**base.get("max_task_drop", {}), **limits}
     return config
 
 
@@ -187,13 +216,14 @@ def run_chain(chain: Chain, overrides: Sequence[str] = (), output_dir: str | Non
     base = base_settings(chain, overrides)
     if not base["export"]:
         raise ValueError("sweep.export is false: sequential patching starts each step from the previous export.")
+    check_earlier_limit(chain, base)
     records, previous = [], None
     for index, step in enumerate(chain.steps):
         step_dir = root / f"step{index + 1}-{step.name}"
         config = step_config(chain, index, base, previous, step_dir)
         records.append(run_step(chain, index, config, step_dir, overrides))
         previous = Path(records[-1]["run_dir"]) / "patched.safetensors"
-        print(step_text(index, records[-1]))
+        print(step_text(index, records[-1], [name for s in chain.steps[:index] for name in s.task_names]))
     checks = check_steps([Path(r["run_dir"]) for r in records])
     report = final_report(chain, records, checks)
     write_json(root / "sequential_report.json", report)

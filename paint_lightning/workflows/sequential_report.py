@@ -105,6 +105,8 @@ def _step_summary(index: int, record: dict[str, Any], report: dict[str, Any]) ->
         "criterion": report["criterion"],
         "roles": {name: task["role"] for name, task in report["tasks"].items()},
         "heldout_support": protected,
+        "start_name": report.get("start_name", "zero-shot"),
+        "limits": report.get("limits"),
         "test": report.get("test", {}).get("tasks", {}),
     }
 
@@ -130,14 +132,45 @@ def final_report(chain: Any, records: Sequence[dict[str, Any]], checks: dict[str
     return {"steps": steps, "tasks": tasks, "checks": checks}
 
 
-def step_text(index: int, record: dict[str, Any]) -> str:
-    """One line per step (its test table is the run's own), and the support tasks it protected."""
+def limits_text(limits: dict[str, Any] | None, earlier: Sequence[str]) -> str | None:
+    """Which limits held at a step's alpha*, in words (None without limits: criterion ``mean``).
+
+    E.g. ``support mean drop <= 1.5 (0.86 at alpha*), each earlier patch <= 1 (digits 0.80): held``.
+
+    Args:
+        limits: The step's ``limits`` (:func:`~paint_lightning.interpolation.selection.limits_at`).
+        earlier: The tasks patched by earlier steps.
+    """
+    if not limits:
+        return None
+    support = limits["support"]
+    what = "support mean drop" if support["of"] == "mean" else "largest support drop"
+    parts = [f"{what} <= {support['limit']:g} ({support['drop']:.2f} at alpha*)"]
+    tasks = limits.get("tasks", {})
+    mine = {n: t for n, t in tasks.items() if n in earlier}
+    bounds = {t["limit"] for t in mine.values()}
+    listed: set[str] = set()
+    if len(bounds) == 1:  # paint sequential's max_earlier_drop: one limit for every earlier patch
+        each = ", ".join(f"{n} {t['drop']:.2f}" for n, t in mine.items())
+        parts.append(f"each earlier patch <= {bounds.pop():g} ({each})")
+        listed = set(mine)
+    parts += [f"{n} <= {t['limit']:g} ({t['drop']:.2f})" for n, t in tasks.items() if n not in listed]
+    broken = ([what] if not support["held"] else []) + [n for n, t in tasks.items() if not t["held"]]
+    verdict = "held" if not broken else f"NOT held by {', '.join(broken)} (no alpha kept every limit)"
+    return ", ".join(parts) + f": {verdict}"
+
+
+def step_text(index: int, record: dict[str, Any], earlier: Sequence[str] = ()) -> str:
+    """One line per step (its test table is the run's own), the support tasks it protected and its limits."""
     report = _read(Path(record["run_dir"]))
     summary = _step_summary(index, record, report)
     lines = [f"Step {index + 1} ({record['name']}) done: alpha* = {summary['alpha']:g}, run {record['run_dir']}"]
     held = ", ".join(f"{n} {v['start']:.2f} -> {v['patched']:.2f}" for n, v in summary["heldout_support"].items())
     if held:
-        lines.append(f"  held-out support accuracy, start -> alpha*: {held}")
+        lines.append(f"  held-out support accuracy, {summary['start_name']} -> alpha*: {held}")
+    limits = limits_text(summary["limits"], earlier)
+    if limits is not None:
+        lines.append(f"  limits: {limits}")
     return "\n".join(lines)
 
 
@@ -177,10 +210,13 @@ def report_text(report: dict[str, Any]) -> str:
                 f"{label:<{width}}  {'':<10}  "
                 + "  ".join(f"{_cell(m):>{c}}" for m, c in zip(means, cols, strict=True))
             )
-    for step in steps[1:]:
+    for k, step in enumerate(steps[1:], start=1):
+        limits = limits_text(step.get("limits"), [n for s in steps[:k] for n in s["patch"]])
         drops = ", ".join(f"{n} {v['start']:.2f} -> {v['patched']:.2f}" for n, v in step["heldout_support"].items())
         where = f"start -> alpha* {step['alpha']:g}, {step['criterion']}"
         lines.append(f"Step {step['step']} held-out support ({where}): {drops}")
+        if limits is not None:
+            lines.append(f"Step {step['step']} limits: {limits}")
     checks = report["checks"]
     lines.append(
         "Checks: same model config, text tower and task heads at every step; each step started from the previous "

@@ -144,3 +144,16 @@ def test_bad_sweep_settings_name_the_field(kwargs, message) -> None:
 
 def test_extrapolation_is_allowed_when_asked() -> None:
     assert InterpolationSweep(alphas=[0.0, 1.0, 1.5], allow_extrapolation=True).alphas == [0.0, 1.0, 1.5]
+
+
+def test_a_per_task_limit_on_a_task_that_is_not_a_support_task_is_refused_before_training(tmp_path, capsys) -> None:
+    from paint_lightning.cli import main
+
+    tiny = Path(__file__).resolve().parents[1] / "conf" / "tiny.yaml"
+    limits = ["--sweep.criterion=constrained_mean", "--sweep.max_support_drop=1", "--sweep.max_task_drop={patches: 1}"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--config", str(tiny), *limits, f"--trainer.default_root_dir={tmp_path}"])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert "sweep.max_task_drop names ['patches'], which are not support tasks of this run" in err
+    assert not list(tmp_path.rglob("*.ckpt"))  # refused before training

@@ -80,9 +80,12 @@ def test_tables_keep_their_layout_without_transfer_tasks() -> None:
         "alphas": [0.0, 0.5],
         "tied_alphas": [0.5],
         "tasks": {
-            "a": {"role": "patch", "accuracy": [10.0, 50.0], "stderr": [1.0, 3.0]},
-            "b": {"role": "patch", "accuracy": [20.0, 70.0], "stderr": [1.0, 4.0]},
-            "s": {"role": "support", "accuracy": [90.0, 88.0], "stderr": [1.0, 1.0]},
+            "a": {"role": "patch", "accuracy": [10.0, 50.0], "interval": [[9, 11], [47.0, 53.0]]},
+            "b": {"role": "patch", "accuracy": [20.0, 70.0], "interval": [[19, 21], [66.0, 74.0]]},
+            "s": {"role": "support", "accuracy": [90.0, 88.0], "interval": [[89, 91], [87.0, 89.0]]},
         },
     }
-    assert summary_line(record) == "alpha* = 0.5: patch 60.00 ± 2.50% (a 50.00, b 70.00), support 88.00 ± 1.00%"
+    # The patch mean reaches sqrt(3^2 + 4^2) / 2 = 2.5 points each way.
+    assert summary_line(record) == (
+        "alpha* = 0.5: patch 60.00% [57.50, 62.50] (a 50.00, b 70.00), support 88.00% [87.00, 89.00]"
+    )

@@ -3,7 +3,7 @@ import math
 import pytest
 
 from paint_lightning.interpolation import SweepCurves, select_alpha
-from paint_lightning.interpolation.selection import objective
+from paint_lightning.interpolation.selection import limits_at, objective
 
 ALPHAS = [0.0, 0.25, 0.5, 0.75, 1.0]
 
@@ -73,3 +73,57 @@ def test_bad_inputs_are_reported() -> None:
         SweepCurves(ALPHAS, {"p": [1] * 5}, {"s": [1] * 5}, {})
     with pytest.raises(ValueError, match="needs max_support_drop"):
         objective(_curves([1] * 5, [1] * 5), "constrained", None)
+
+
+# -- per-task limits (max_task_drop): each named support task within its own limit --------------
+
+
+def _two_support_tasks() -> SweepCurves:
+    # Mean drops: 0, 0.5, 1.0, 1.5, 4; "earlier" drops 0, 1, 2, 3, 6; "other" 0, 0, 0, 0, 2.
+    return SweepCurves(
+        ALPHAS,
+        {"p": [10, 20, 30, 40, 50]},
+        {"earlier": [90, 89, 88, 87, 84], "other": [80, 80, 80, 80, 78]},
+        {"earlier": 90, "other": 80},
+    )
+
+
+def test_a_per_task_limit_rejects_an_alpha_whose_mean_drop_is_within_the_limit() -> None:
+    curves = _two_support_tasks()
+    assert curves.mean_support_drop(2) == pytest.approx(1.0) and curves.task_drop("earlier", 2) == pytest.approx(2.0)
+    assert select_alpha(curves, "constrained_mean", 1.5)[1] == 0.75  # the mean alone lets "earlier" drop 3
+    assert select_alpha(curves, "constrained_mean", 1.5, {"earlier": 1.0})[1] == 0.25
+    scores = objective(curves, "constrained_mean", 1.5, {"earlier": 1.0})
+    assert scores[:2] == [10, 20] and all(math.isinf(s) for s in scores[2:])
+    # Without per-task limits nothing changes.
+    assert objective(curves, "constrained_mean", 1.5, {}) == objective(curves, "constrained_mean", 1.5)
+
+
+def test_limits_at_says_which_limit_held() -> None:
+    curves = _two_support_tasks()
+    limits = limits_at(curves, 1, "constrained_mean", 1.5, {"earlier": 1.0})
+    assert limits == {
+        "support": {"of": "mean", "limit": 1.5, "drop": 0.5, "held": True},
+        "tasks": {"earlier": {"limit": 1.0, "drop": 1.0, "held": True}},
+    }
+    over = limits_at(curves, 3, "constrained", 2.0, {"earlier": 1.0})
+    assert over is not None and over["support"] == {"of": "each", "limit": 2.0, "drop": 3.0, "held": False}
+    assert not over["tasks"]["earlier"]["held"]
+    assert limits_at(curves, 1, "mean", None) is None
+
+
+def test_infeasible_grid_with_per_task_limits_falls_back_to_the_smallest_excess() -> None:
+    curves = SweepCurves([0.5, 1.0], {"p": [50, 90]}, {"a": [85, 89.5], "b": [70, 60]}, {"a": 90, "b": 70})
+    # Mean drops 2.5 and 5.25; "a" drops 5 and 0.5. Excess over (mean <= 1, a <= 0.5):
+    # 0.5: max(2.5 - 1, 5 - 0.5) = 4.5; 1.0: max(5.25 - 1, 0.5 - 0.5) = 4.25.
+    assert all(math.isinf(s) for s in objective(curves, "constrained_mean", 1.0, {"a": 0.5}))
+    assert select_alpha(curves, "constrained_mean", 1.0, {"a": 0.5}) == (1, 1.0)
+    assert select_alpha(curves, "constrained_mean", 1.0) == (0, 0.5)  # without it: the smallest mean drop
+
+
+def test_per_task_limits_need_a_constrained_criterion_and_support_tasks() -> None:
+    curves = _two_support_tasks()
+    with pytest.raises(ValueError, match="need a constrained criterion"):
+        objective(curves, "mean", None, {"earlier": 1.0})
+    with pytest.raises(ValueError, match=r"names \['p'\], which are not support tasks"):
+        objective(curves, "constrained", 1.0, {"p": 1.0})

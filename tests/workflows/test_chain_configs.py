@@ -24,5 +24,8 @@ def test_chain_loads_and_builds_every_step(path: Path, tmp_path: Path) -> None:
     last = step_config(chain, len(chain.steps) - 1, base, tmp_path / "prev.safetensors", tmp_path)
     assert [t["name"] for t in last["data"]["support"]] == ["shapes", "colours", "counts", *names[:-1]]
     assert last["model"]["clip"]["pretrained"] == str(tmp_path / "prev.safetensors")
+    # The shipped chains set no per-task limit: a later step only calls its alpha = 0 "start".
+    assert chain.max_earlier_drop is None and last["sweep"] == {"start_name": "start"}
     first = step_config(chain, 0, base, None, tmp_path)
     assert [t["name"] for t in first["data"]["transfer"]] == names[1:] and "model" not in first
+    assert "sweep" not in first

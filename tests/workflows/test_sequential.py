@@ -39,10 +39,14 @@ def _chain(tmp_path: Path, **extra) -> Path:
     return path
 
 
+LIMITS = ["--sweep.criterion=constrained_mean", "--sweep.max_support_drop=100"]
+
+
 @pytest.fixture(scope="module")
 def chain_run(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("sequential")
-    main(["sequential", "--config", str(_chain(tmp_path))])
+    chain = _chain(tmp_path, max_earlier_drop=99, args=["--trainer.max_epochs=1", *LIMITS])
+    main(["sequential", "--config", str(chain)])
     return tmp_path / "chain"
 
 
@@ -75,6 +79,27 @@ def test_each_step_starts_from_the_previous_export_and_protects_earlier_tasks(ch
     assert "after 2:second" in text and "mean patched" in text
 
 
+def test_later_steps_limit_each_earlier_patch_and_call_alpha_zero_start(chain_run: Path) -> None:
+    step1 = yaml.safe_load((chain_run / "step1-first" / "step.yaml").read_text())
+    step2 = yaml.safe_load((chain_run / "step2-second" / "step.yaml").read_text())
+    assert "sweep" not in step1 and step2["sweep"] == {"start_name": "start", "max_task_drop": {"first": 99.0}}
+    report = json.loads((chain_run / "sequential_report.json").read_text())
+    first, second = report["steps"]
+    assert first["start_name"] == "zero-shot" and second["start_name"] == "start"
+    assert first["limits"]["tasks"] == {} and set(second["limits"]["tasks"]) == {"first"}
+    limit = second["limits"]["tasks"]["first"]
+    assert limit["limit"] == 99.0 and limit["held"]
+    assert limit["drop"] == pytest.approx(second["heldout_support"]["first"]["drop"])
+    assert second["criterion"].endswith("within 100 points of start, and on its own: first within 99")
+    text = (chain_run / "sequential_report.txt").read_text()
+    mean_drop = second["limits"]["support"]["drop"]
+    assert (
+        f"Step 2 limits: support mean drop <= 100 ({mean_drop:.2f} at alpha*), "
+        f"each earlier patch <= 99 (first {limit['drop']:.2f}): held"
+    ) in text
+    assert "zero-shot" not in text.split("Step 2 held-out support")[1]
+
+
 def test_a_second_run_reuses_finished_steps(chain_run: Path, capsys) -> None:
     before = sorted(p.name for p in chain_run.glob("step1-first/lightning_logs/*"))
     chain = load_chain(chain_run.parent / "chain.yaml")
@@ -82,6 +107,7 @@ def test_a_second_run_reuses_finished_steps(chain_run: Path, capsys) -> None:
     out = capsys.readouterr().out
     assert "Step 1 (first) already done" in out and "Step 2 (second) done: alpha* = " in out
     assert "held-out support accuracy, start -> alpha*: other " in out and ", first " in out
+    assert "  limits: support mean drop <= 100 (" in out and "each earlier patch <= 99 (first " in out
     assert sorted(p.name for p in chain_run.glob("step1-first/lightning_logs/*")) == before
 
 
@@ -119,6 +145,8 @@ def test_check_steps_refuses_a_changed_text_tower(chain_run: Path, tmp_path: Pat
         ({"steps": [{"patch": [{"source": {}}]}, {"patch": [{"name": "b"}]}]}, "needs a name"),
         ({"steps": [{"patch": [{"name": "a"}]}, {"patch": [{"name": "a"}]}]}, "patched by an earlier step"),
         ({"evaluate_later": "yes"}, "evaluate_later='yes'"),
+        ({"max_earlier_drop": -1}, r"max_earlier_drop=-1: give the points each earlier patch may drop"),
+        ({"max_earlier_drop": "1"}, r"max_earlier_drop='1'"),
     ],
 )
 def test_bad_chains_name_the_field(tmp_path: Path, change: dict, message: str) -> None:
@@ -131,6 +159,13 @@ def test_a_patched_task_that_is_also_a_support_task_is_refused(tmp_path: Path) -
     chain = load_chain(_chain(tmp_path, steps=[{"patch": [_task("other", 5)]}, {"patch": [_task("b", 6)]}]))
     with pytest.raises(ValueError, match=r"tasks \['other'\] are patched by a step and are also data\.support"):
         run_chain(chain)
+
+
+def test_a_per_task_limit_under_the_mean_criterion_is_refused_before_training(tmp_path: Path) -> None:
+    chain = load_chain(_chain(tmp_path, max_earlier_drop=1.0))
+    with pytest.raises(ValueError, match=r"max_earlier_drop=1 limits each earlier patch's drop, which needs"):
+        run_chain(chain)
+    assert not (tmp_path / "chain").exists()
 
 
 def test_a_chain_without_export_is_refused_before_training(tmp_path: Path) -> None:
