@@ -28,6 +28,7 @@ import torch
 from paint_lightning.commands import config as cfg
 from paint_lightning.commands.console import write_line
 from paint_lightning.commands.errors import config_phase
+from paint_lightning.commands.paths import check_output_dir
 from paint_lightning.commands.results import (
     export_model,
     next_directory,
@@ -35,6 +36,7 @@ from paint_lightning.commands.results import (
     write_report,
     write_tensorboard,
 )
+from paint_lightning.commands.run_data import check_run_data
 from paint_lightning.engine.alpha_sweep import measure_missing, sweep_alphas
 from paint_lightning.engine.offline import (
     load_model,
@@ -85,8 +87,11 @@ def run_sweep(init: Any) -> Path:
         if init.zero_shot is not None:
             clip["pretrained"] = init.zero_shot
         datamodule = init.data
+        check_output_dir(init.out or "lightning_logs", "--out" if init.out else "--out (default lightning_logs/)")
+        tower, provenance = tower_tensors_of(init.fine_tuned, "--fine_tuned")
+        check_run_data(provenance, datamodule.provenance(), "--fine_tuned", init.fine_tuned)
         module = load_model(clip, datamodule.task_specs(), model.get("head_cache_dir"), device)
-        set_live_tower(module, tower_tensors_of(init.fine_tuned, "--fine_tuned"), "--fine_tuned")
+        set_live_tower(module, tower, "--fine_tuned")
     changed = text_differs(module, init.fine_tuned)
     if changed:
         write_line(

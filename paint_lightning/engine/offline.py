@@ -53,12 +53,14 @@ class LoadedRun:
         report: The run's ``paint_report.json`` (``None`` when there is none, or when it was
             written for another checkpoint of the run).
         selected: The mix the run's sweep chose (``None`` when it never swept).
+        provenance: The data it was made from (:func:`recorded_provenance`), ``None`` if unrecorded.
     """
 
     module: PaintModule
     checkpoint: Path
     report: dict[str, Any] | None
     selected: Mix | None
+    provenance: dict[str, Any] | None = None
 
 
 def resolve_device(device: str) -> torch.device:
@@ -131,7 +133,15 @@ def load_run(run: str | Path, device: str | torch.device = "cpu", field: str = "
     report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else None
     if report is not None and report.get("global_step") != checkpoint.get("global_step"):
         report = None  # the run's report describes another checkpoint (a later one)
-    return LoadedRun(module, path, report, selected_mix(report, checkpoint))
+    return LoadedRun(module, path, report, selected_mix(report, checkpoint), recorded_provenance(checkpoint))
+
+
+def recorded_provenance(checkpoint: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The data provenance a Lightning checkpoint's DataModule state records (split settings, fingerprints)."""
+    for value in checkpoint.values():  # saved under the DataModule's class name
+        if isinstance(value, Mapping) and isinstance(value.get("provenance"), Mapping):
+            return dict(value["provenance"])
+    return None
 
 
 def selected_mix(report: Mapping[str, Any] | None, checkpoint: Mapping[str, Any] | None = None) -> Mix | None:
@@ -210,22 +220,25 @@ def use_preprocess(module: PaintModule, preprocess_cfg: Mapping[str, Any]) -> No
     module.preprocess_eval = image_transform_v2(PreprocessCfg(**module.preprocess_cfg), False)
 
 
-def tower_tensors_of(path: str | Path, field: str) -> dict[str, Tensor]:
-    """The image tower (name inside the tower -> tensor) of a checkpoint, run or state dict.
+def tower_tensors_of(path: str | Path, field: str) -> tuple[dict[str, Tensor], dict[str, Any] | None]:
+    """The image tower (name inside the tower -> tensor) of a checkpoint, run or state dict, and its provenance.
 
-    Reads a run directory or Lightning checkpoint of a paint run (its fine-tuned tower), an
-    open_clip checkpoint (full CLIP state dict, ``visual.*``) or a state dict of the tower alone.
+    Reads a run directory or Lightning checkpoint of a paint run (its fine-tuned tower, and the
+    data it was made from: :func:`recorded_provenance`), an open_clip checkpoint (full CLIP state
+    dict, ``visual.*``) or a state dict of the tower alone (no provenance: ``None``).
     """
     where = Path(path).expanduser()
     if where.is_dir() or where.suffix == ".ckpt":
-        state = read_checkpoint(find_checkpoint(where, field), field)["state_dict"]
-        return {k[len("clip.visual.") :]: v for k, v in state.items() if k.startswith("clip.visual.")}
+        checkpoint = read_checkpoint(find_checkpoint(where, field), field)
+        state = checkpoint["state_dict"]
+        tower = {k[len("clip.visual.") :]: v for k, v in state.items() if k.startswith("clip.visual.")}
+        return tower, recorded_provenance(checkpoint)
     try:
         state = load_clip_state_dict(where)
     except CheckpointError as err:
         raise ValueError(f"{field}={str(path)!r}: {err}") from err
     visual = {k[len("visual.") :]: v for k, v in state.items() if k.startswith("visual.")}
-    return visual or state
+    return visual or state, None
 
 
 def set_live_tower(module: PaintModule, tensors: Mapping[str, Tensor], field: str) -> None:
