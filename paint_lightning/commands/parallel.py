@@ -6,7 +6,8 @@
     paint parallel --runs r1 r2 r3 r4 --config parallel.yaml --search coordinate --budget 80
     paint parallel --runs r1 r2 --config parallel.yaml --merge task_arithmetic ties
 
-Each run is a ``paint fit`` run (folder or ``.ckpt``) fine-tuned from the same zero-shot model.
+Each run is a ``paint fit`` run (folder or ``.ckpt``) fine-tuned from the same zero-shot model,
+made from the data the config describes (checked: :mod:`~paint_lightning.commands.run_data`).
 The config's ``data:`` lists every run's patch task under ``patch`` and the tasks to protect
 under ``support``; ``sweep:`` gives the grid of each coefficient (``alphas``) and the criterion.
 Parallel patching searches ``theta_0 + sum_i alpha_i (theta_i - theta_0)`` (full grid up to three

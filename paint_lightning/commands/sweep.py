@@ -10,7 +10,9 @@ For users who fine-tuned with wise-ft, open_clip's trainer or their own loop: th
 support tasks, ``sweep:`` the alphas and criterion; ``trainer:`` is ignored). The image tower of
 ``--fine_tuned`` (an open_clip checkpoint or state dict, a paint run or its Lightning checkpoint)
 is the end point; the zero-shot model (``--zero_shot``, else ``model.clip.pretrained``) is the
-start point and gives the text heads. Writes what a fit run writes: ``paint_report.json``,
+start point and gives the text heads. A run's recorded data must be the config's
+(:mod:`~paint_lightning.commands.run_data`; a plain state dict cannot be checked: a warning
+says so). Writes what a fit run writes: ``paint_report.json``,
 TensorBoard files and the patched model at alpha*. Runs in one process, on the GPU when there
 is one.
 """
