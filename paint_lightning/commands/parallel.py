@@ -105,7 +105,7 @@ def run_parallel(init: Any) -> Path:
         runs, ends = load_runs(init.runs, device)
         datamodule = init.data
         for i, (run, path) in enumerate(zip(runs, init.runs, strict=True)):
-            check_run_data(run.provenance, datamodule.provenance(), f"--runs[{i}]", path)
+            check_run_data(run.provenance, datamodule, f"--runs[{i}]", path)
         module = runs[0].module
         module.heads.clear()
         module.set_tasks(datamodule.task_specs(), device=device)

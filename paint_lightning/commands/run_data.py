@@ -43,12 +43,12 @@ def renamed_tasks(saved: Mapping[str, Any], current: Mapping[str, Any]) -> list[
     return found
 
 
-def check_run_data(saved: Mapping[str, Any] | None, current: Mapping[str, Any], field: str, path: str) -> None:
+def check_run_data(saved: Mapping[str, Any] | None, datamodule: Any, field: str, path: str) -> None:
     """Refuses a run whose recorded data differs from the config's; warns when it records none.
 
     Args:
         saved: The run's provenance (``None``: a plain state dict or a checkpoint without one).
-        current: The config's, ``PaintDataModule.provenance()``.
+        datamodule: The config's :class:`~paint_lightning.PaintDataModule` (its ``provenance()``).
         field: The flag that gave the run, e.g. ``--runs[1]``.
         path: What the flag said.
 
@@ -62,7 +62,7 @@ def check_run_data(saved: Mapping[str, Any] | None, current: Mapping[str, Any], 
             "were, or the chosen coefficients favour it."
         )
         return
-    changes = data_changes(saved, current)
+    changes = data_changes(saved, datamodule.provenance())
     if not changes:
         return
     settings = " ".join(f"--data.{key} {saved[key]}" for key in SPLIT_SETTINGS if key in saved)

@@ -91,7 +91,7 @@ def run_sweep(init: Any) -> Path:
         datamodule = init.data
         check_output_dir(init.out or "lightning_logs", "--out" if init.out else "--out (default lightning_logs/)")
         tower, provenance = tower_tensors_of(init.fine_tuned, "--fine_tuned")
-        check_run_data(provenance, datamodule.provenance(), "--fine_tuned", init.fine_tuned)
+        check_run_data(provenance, datamodule, "--fine_tuned", init.fine_tuned)
         module = load_model(clip, datamodule.task_specs(), model.get("head_cache_dir"), device)
         set_live_tower(module, tower, "--fine_tuned")
     changed = text_differs(module, init.fine_tuned)
