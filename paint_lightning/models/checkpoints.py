@@ -148,6 +148,8 @@ def _not_a_torch_file(path: Path) -> str | None:
         return None
     if len(head) > 8 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < path.stat().st_size:
         return f"{path} looks like a safetensors file: give it the .safetensors suffix"
+    if head.startswith(b"version https://git-lfs"):
+        return f"{path} is a Git LFS pointer, not the weights: fetch them (git lfs pull) or download the file itself"
     if not head:
         return f"{path} is empty: not a weights file (safetensors, or a torch state dict saved with torch.save)"
     kind = "text" if all(32 <= b < 127 or b in (9, 10, 13) for b in head) else "no weights format read here"
