@@ -28,6 +28,7 @@ from paint_lightning.callbacks.progress import PaintProgressBar
 from paint_lightning.callbacks.tensorboard import TensorBoardDashboard
 from paint_lightning.commands.console import quiet_console
 from paint_lightning.commands.errors import UserError, config_phase, guarded, wants_traceback
+from paint_lightning.commands.paths import check_output_dir
 from paint_lightning.composition import replace_lists
 from paint_lightning.data import PaintDataModule, TaskSpec
 from paint_lightning.models import PaintModule
@@ -82,6 +83,8 @@ class PaintCLI(LightningCLI):
         config = self.config[self.subcommand] if self.subcommand else self.config
         if config.trainer.precision is None:
             config.trainer.precision = default_precision(config.trainer.accelerator)
+        if config.trainer.get("default_root_dir") is not None:  # a folder that cannot be made fails now
+            check_output_dir(config.trainer.default_root_dir, "--trainer.default_root_dir")
         build_missing_checkpoint(config.model.clip)
 
     def instantiate_classes(self) -> None:

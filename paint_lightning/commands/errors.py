@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -31,6 +32,14 @@ TRACEBACK_ENV = "PAINT_TRACEBACK"
 _DELIBERATE = (ValueError, TypeError, RuntimeError, FloatingPointError, OSError)
 # A user's mistake wherever they come from (their paths, their Lightning flags, their GPU's memory).
 _ALWAYS_USER = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, argparse.ArgumentError)
+
+
+_NON_FINITE = re.compile(
+    r"Parser key \"([^\"]+)\":\s*Expected a <class 'float'>\. Got value: ([+-]?\.?(?:nan|inf|infinity))\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+# What a float field needs beyond being finite, for the one-line answer to `--model.lr nan`.
+_FINITE_HINTS = {"model.lr": "a finite positive number, e.g. 1e-5"}
 
 
 class UserError(Exception):
@@ -137,6 +146,10 @@ def raised_by_project(err: BaseException) -> bool:
 def clean(message: str) -> str:
     """The useful part of a message: jsonargparse's list of Union errors reduced to the real one."""
     message = message.strip()
+    non_finite = _NON_FINITE.search(message)
+    if non_finite:  # jsonargparse reads `nan` and `inf` as text, and only says it expected a float
+        key, value = non_finite.groups()
+        return f"{key}={value}: must be {_FINITE_HINTS.get(key, 'a finite number')} (nan and inf are not accepted)."
     if "Union subtypes" in message and "Errors:" in message:
         errors = [
             line.strip()[2:] for line in message.split("Errors:", 1)[1].splitlines() if line.strip().startswith("- ")

@@ -24,6 +24,7 @@ from typing import Any
 
 from paint_lightning.commands import config as cfg
 from paint_lightning.commands.errors import config_phase
+from paint_lightning.commands.paths import check_output_dir
 from paint_lightning.commands.results import export_model, task_metadata
 from paint_lightning.engine.offline import load_run, parse_mix
 from paint_lightning.interpolation.combine import tower_tensors
@@ -42,37 +43,78 @@ def build_parser() -> Any:
         "--mix", type=str | None, default=None, help='Coefficients as JSON: 0.4, or {"embed": 0.2, "*": 0.5}.'
     )
     parser.add_argument("--overwrite", type=bool, default=False, help="Replace an export already in --out.")
+    add_extrapolation_flag(parser)
     return parser
 
 
 def export_main(argv: Sequence[str]) -> None:
     """Runs ``paint export`` (see the module docstring)."""
     _, init = cfg.parse(build_parser(), argv, "export")
-    run_export(init.run, init.out, init.alpha, init.mix, init.overwrite)
+    run_export(init.run, init.out, init.alpha, init.mix, init.overwrite, init.allow_extrapolation)
 
 
-def chosen_mix(alpha: float | None, mix: str | None, selected: Mix | None, what: str) -> Mix:
-    """``--alpha`` or ``--mix`` when given, else the run's choice."""
+def add_extrapolation_flag(parser: Any) -> None:
+    """``--allow_extrapolation``: coefficients outside [0, 1] must be asked for, as ``sweep.allow_extrapolation``."""
+    parser.add_argument(
+        "--allow_extrapolation",
+        type=bool,
+        default=False,
+        help="Permit --alpha/--mix values outside [0, 1] (beyond the zero-shot or fine-tuned model).",
+    )
+
+
+def given_mix(alpha: float | None, mix: str | None, allow_extrapolation: bool = False) -> Mix | None:
+    """``--alpha`` or ``--mix`` as a mix (``None`` when neither is given), checked before any work.
+
+    Raises:
+        ValueError: For both flags, a malformed ``--mix``, or a coefficient outside [0, 1]
+            without ``allow_extrapolation``.
+    """
     if alpha is not None and mix is not None:
         raise ValueError("give --alpha or --mix, not both.")
     if alpha is not None:
-        return Mix.of(alpha)
-    if mix is not None:
-        try:
-            return parse_mix(mix)
-        except ValueError as err:
-            raise ValueError(f"--mix={mix!r}: {err}") from err
+        return _in_range(Mix.of(alpha), f"--alpha={alpha:g}", allow_extrapolation)
+    if mix is None:
+        return None
+    try:
+        parsed = parse_mix(mix)
+    except ValueError as err:
+        raise ValueError(f"--mix={mix!r}: {err}") from err
+    return _in_range(parsed, f"--mix={mix!r}", allow_extrapolation)
+
+
+def chosen_mix(given: Mix | None, selected: Mix | None, what: str) -> Mix:
+    """The mix of ``--alpha``/``--mix`` (:func:`given_mix`) when given, else the run's choice.
+
+    The run's own choice is kept as it is, in [0, 1] or not: its sweep allowed it.
+    """
+    if given is not None:
+        return given
     if selected is None:
         raise ValueError(f"{what} never swept alpha (no paint_report.json, no sweep in its checkpoint): give --alpha.")
     return selected
 
 
+def coefficients(mix: Mix) -> list[float]:
+    """Every coefficient of ``mix`` (one per end point, or one per group of each end point)."""
+    return [value for term in mix.terms for value in ([v for _, v in term] if isinstance(term, tuple) else [term])]
+
+
+def _in_range(mix: Mix, given: str, allow_extrapolation: bool) -> Mix:
+    outside = sorted({value for value in coefficients(mix) if not 0.0 <= value <= 1.0})
+    if outside and not allow_extrapolation:
+        raise ValueError(
+            f"{given}: {', '.join(f'{v:g}' for v in outside)} outside [0, 1] extrapolates beyond the zero-shot (0) "
+            "or fine-tuned (1) model; add --allow_extrapolation if that is intended."
+        )
+    return mix
+
+
 def check_out(out: Path, overwrite: bool) -> None:
     """Refuses a folder that holds other weights (``local-dir:`` would not know which to load)."""
+    check_output_dir(out, "--out")
     if not out.exists():
         return
-    if not out.is_dir():
-        raise ValueError(f"--out={str(out)!r} is a file; give a folder.")
     others = sorted(p.name for p in out.iterdir() if p.suffix in _WEIGHTS and (p.name != "patched.safetensors"))
     if others:
         raise ValueError(
@@ -83,13 +125,21 @@ def check_out(out: Path, overwrite: bool) -> None:
         raise ValueError(f"--out={str(out)!r} already holds an export; choose another folder or add --overwrite.")
 
 
-def run_export(run: str, out: str, alpha: float | None = None, mix: str | None = None, overwrite: bool = False) -> Path:
+def run_export(
+    run: str,
+    out: str,
+    alpha: float | None = None,
+    mix: str | None = None,
+    overwrite: bool = False,
+    allow_extrapolation: bool = False,
+) -> Path:
     """Exports the run's model at the chosen mix into ``out``; returns the weights path."""
     directory = Path(out).expanduser()
     with config_phase():
         check_out(directory, overwrite)
+        given = given_mix(alpha, mix, allow_extrapolation)
         loaded = load_run(run)
-        target = chosen_mix(alpha, mix, loaded.selected, f"--run={run!r}")
+        target = chosen_mix(given, loaded.selected, f"--run={run!r}")
         live, _ = loaded.module.patch_towers()
         target.check_groups([parameter_group(name) for name in tower_tensors(live)], "--mix")
     record = loaded.report
@@ -109,6 +159,7 @@ def run_export(run: str, out: str, alpha: float | None = None, mix: str | None =
         "checkpoint": str(loaded.checkpoint),
         "criterion": (record or {}).get("criterion"),
         "selected_by_run": loaded.selected.to_json() if loaded.selected is not None else None,
+        "allow_extrapolation": allow_extrapolation,
         "tasks": task_metadata(loaded.module, record, test, index),
     }
     path = export_model(loaded.module, target, directory, meta)

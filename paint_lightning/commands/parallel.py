@@ -6,7 +6,8 @@
     paint parallel --runs r1 r2 r3 r4 --config parallel.yaml --search coordinate --budget 80
     paint parallel --runs r1 r2 --config parallel.yaml --merge task_arithmetic ties
 
-Each run is a ``paint fit`` run (folder or ``.ckpt``) fine-tuned from the same zero-shot model.
+Each run is a ``paint fit`` run (folder or ``.ckpt``) fine-tuned from the same zero-shot model,
+made from the data the config describes (checked: :mod:`~paint_lightning.commands.run_data`).
 The config's ``data:`` lists every run's patch task under ``patch`` and the tasks to protect
 under ``support``; ``sweep:`` gives the grid of each coefficient (``alphas``) and the criterion.
 Parallel patching searches ``theta_0 + sum_i alpha_i (theta_i - theta_0)`` (full grid up to three
@@ -29,7 +30,9 @@ from torch import Tensor
 from paint_lightning.commands import config as cfg
 from paint_lightning.commands.console import write_line
 from paint_lightning.commands.errors import config_phase
+from paint_lightning.commands.paths import check_output_dir
 from paint_lightning.commands.results import export_model, next_directory, task_metadata
+from paint_lightning.commands.run_data import check_run_data
 from paint_lightning.engine.alpha_sweep import measure_missing, sweep_alphas
 from paint_lightning.engine.offline import LoadedRun, load_run, measure, prepare_data, resolve_device
 from paint_lightning.engine.parallel import parallel_search, zero
@@ -98,9 +101,12 @@ def run_parallel(init: Any) -> Path:
         unknown = [method for method in init.merge or [] if method not in MERGES]
         if unknown:
             raise ValueError(f"--merge {' '.join(unknown)}: unknown method; use {', '.join(MERGES)}.")
+        check_output_dir(init.out or "lightning_logs", "--out" if init.out else "--out (default lightning_logs/)")
         runs, ends = load_runs(init.runs, device)
-        module = runs[0].module
         datamodule = init.data
+        for i, (run, path) in enumerate(zip(runs, init.runs, strict=True)):
+            check_run_data(run.provenance, datamodule, f"--runs[{i}]", path)
+        module = runs[0].module
         module.heads.clear()
         module.set_tasks(datamodule.task_specs(), device=device)
     out = Path(init.out).expanduser() if init.out else next_directory("lightning_logs", "parallel")

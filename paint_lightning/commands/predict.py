@@ -35,8 +35,10 @@ from torch.utils.data import DataLoader
 from paint_lightning.commands import config as cfg
 from paint_lightning.commands.console import write_line
 from paint_lightning.commands.errors import config_phase
-from paint_lightning.commands.export import chosen_mix
+from paint_lightning.commands.export import add_extrapolation_flag, chosen_mix, coefficients, given_mix
 from paint_lightning.commands.images import ImageList, TaskImages, image_files, listed_images
+from paint_lightning.commands.paths import check_output_file
+from paint_lightning.commands.run_data import check_task_split
 from paint_lightning.data.tasks import Task, TaskSpec, resolve_task
 from paint_lightning.data.templates import check_classnames, resolve_templates
 from paint_lightning.engine.offline import load_model, load_run, resolve_device
@@ -59,6 +61,7 @@ def build_parser() -> Any:
     parser.add_argument(
         "--mix", type=str | None, default=None, help='With --run: coefficients as JSON ({"embed": 0.2, "*": 0.5}).'
     )
+    add_extrapolation_flag(parser)
     parser.add_class_arguments(CLIPSource, "clip", instantiate=False, fail_untyped=False, default=None)
     parser.add_argument(
         "--classnames", nargs="+", type=str, default=None, help="Class names: --classnames cat dog 'red car'."
@@ -117,6 +120,8 @@ def run_predict(init: Any, clip: dict[str, Any] | None) -> list[dict[str, Any]]:
             raise ValueError(
                 f"give exactly one of --images, --csv or --task for the images to classify (got {given or 'none'})."
             )
+        if init.output is not None:
+            check_output_file(init.output, "--output")
         module, what = _model(init, clip, spec, device)
     images = _images(init, spec, module.preprocess_eval)
     loader = DataLoader(
@@ -169,15 +174,19 @@ def _model(init: Any, clip: dict[str, Any] | None, spec: TaskSpec, device: torch
             )
         module = load_model(clip, [spec], init.head_cache_dir, device)  # type: ignore[arg-type]
         return module, f"{clip.get('pretrained') or clip.get('name')}"  # type: ignore[union-attr]
+    given = given_mix(init.alpha, init.mix, init.allow_extrapolation)
     loaded = load_run(init.run, device)
-    mix = chosen_mix(init.alpha, init.mix, loaded.selected, f"--run={init.run!r}")
+    if init.task is not None:
+        check_task_split(loaded.provenance, init.task, init.split, "--run", init.run)
+    mix = chosen_mix(given, loaded.selected, f"--run={init.run!r}")
     module = loaded.module
     module.set_tasks([*module.task_specs, spec], device=device)
     live, start = patch_tensors(module)
     mix.check_groups([parameter_group(name) for name in live], "--mix")
     endpoints = Endpoints(start, [{name: tensor.clone() for name, tensor in live.items()}])
     write_mix([live[name] for name in endpoints.names], endpoints, mix)  # the live tower now holds the mix
-    return module, f"{init.run} at mix {mix.label()}"
+    outside = any(not 0.0 <= value <= 1.0 for value in coefficients(mix))
+    return module, f"{init.run} at mix {mix.label()}" + (" (extrapolated: outside [0, 1])" if outside else "")
 
 
 def _images(init: Any, spec: TaskSpec, transform: Any) -> Any:
@@ -198,7 +207,7 @@ def _images(init: Any, spec: TaskSpec, transform: Any) -> Any:
 def write_rows(rows: list[dict[str, Any]], output: str | None, k: int) -> None:
     """Writes the predictions as JSON (``.json``) or CSV (anything else; stdout when ``output`` is None)."""
     if output is not None and Path(output).suffix == ".json":
-        write_text(output, json.dumps(rows, indent=1) + "\n")
+        write_text(Path(output).expanduser(), json.dumps(rows, indent=1) + "\n")
         return
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -209,5 +218,5 @@ def write_rows(rows: list[dict[str, Any]], output: str | None, k: int) -> None:
     if output is None:
         sys.stdout.write(buffer.getvalue())
     else:
-        write_text(output, buffer.getvalue())
+        write_text(Path(output).expanduser(), buffer.getvalue())
         write_line(f"Predictions written to {output}")

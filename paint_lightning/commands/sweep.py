@@ -10,7 +10,9 @@ For users who fine-tuned with wise-ft, open_clip's trainer or their own loop: th
 support tasks, ``sweep:`` the alphas and criterion; ``trainer:`` is ignored). The image tower of
 ``--fine_tuned`` (an open_clip checkpoint or state dict, a paint run or its Lightning checkpoint)
 is the end point; the zero-shot model (``--zero_shot``, else ``model.clip.pretrained``) is the
-start point and gives the text heads. Writes what a fit run writes: ``paint_report.json``,
+start point and gives the text heads. A run's recorded data must be the config's
+(:mod:`~paint_lightning.commands.run_data`; a plain state dict cannot be checked: a warning
+says so). Writes what a fit run writes: ``paint_report.json``,
 TensorBoard files and the patched model at alpha*. Runs in one process, on the GPU when there
 is one.
 """
@@ -28,6 +30,7 @@ import torch
 from paint_lightning.commands import config as cfg
 from paint_lightning.commands.console import write_line
 from paint_lightning.commands.errors import config_phase
+from paint_lightning.commands.paths import check_output_dir
 from paint_lightning.commands.results import (
     export_model,
     next_directory,
@@ -35,6 +38,7 @@ from paint_lightning.commands.results import (
     write_report,
     write_tensorboard,
 )
+from paint_lightning.commands.run_data import check_run_data
 from paint_lightning.engine.alpha_sweep import measure_missing, sweep_alphas
 from paint_lightning.engine.offline import (
     load_model,
@@ -85,8 +89,11 @@ def run_sweep(init: Any) -> Path:
         if init.zero_shot is not None:
             clip["pretrained"] = init.zero_shot
         datamodule = init.data
+        check_output_dir(init.out or "lightning_logs", "--out" if init.out else "--out (default lightning_logs/)")
+        tower, provenance = tower_tensors_of(init.fine_tuned, "--fine_tuned")
+        check_run_data(provenance, datamodule, "--fine_tuned", init.fine_tuned)
         module = load_model(clip, datamodule.task_specs(), model.get("head_cache_dir"), device)
-        set_live_tower(module, tower_tensors_of(init.fine_tuned, "--fine_tuned"), "--fine_tuned")
+        set_live_tower(module, tower, "--fine_tuned")
     changed = text_differs(module, init.fine_tuned)
     if changed:
         write_line(

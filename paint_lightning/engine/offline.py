@@ -20,8 +20,6 @@ GPU when there is one), so ``sweep_alphas`` works without a Trainer.
 from __future__ import annotations
 
 import json
-import pickle
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +30,7 @@ from torch import Tensor
 
 from paint_lightning.engine.counts import Counts
 from paint_lightning.engine.protocol import patch_tensors
+from paint_lightning.engine.run_files import find_checkpoint, read_checkpoint, recorded_provenance
 from paint_lightning.engine.sweeper import Sweeper
 from paint_lightning.interpolation.combine import InPlaceCombiner
 from paint_lightning.interpolation.mix import Mix
@@ -40,7 +39,6 @@ from paint_lightning.models.module import PaintModule
 from paint_lightning.models.source import CLIPSource
 
 REPORT = "paint_report.json"
-_STEP = re.compile(r"step=(\d+)")
 
 
 @dataclass
@@ -53,12 +51,14 @@ class LoadedRun:
         report: The run's ``paint_report.json`` (``None`` when there is none, or when it was
             written for another checkpoint of the run).
         selected: The mix the run's sweep chose (``None`` when it never swept).
+        provenance: The data it was made from (:func:`recorded_provenance`), ``None`` if unrecorded.
     """
 
     module: PaintModule
     checkpoint: Path
     report: dict[str, Any] | None
     selected: Mix | None
+    provenance: dict[str, Any] | None = None
 
 
 def resolve_device(device: str) -> torch.device:
@@ -66,51 +66,6 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
-
-
-def find_checkpoint(run: str | Path, field: str = "--run") -> Path:
-    """The Lightning checkpoint of a run directory (or ``run`` itself when it is a file).
-
-    ``last.ckpt`` wins, else the checkpoint with the highest ``step=`` in its name, else the newest.
-
-    Raises:
-        FileNotFoundError: When there is no such file or no checkpoint in the directory.
-    """
-    path = Path(run).expanduser()
-    if path.is_file():
-        return path
-    if not path.is_dir():
-        raise FileNotFoundError(f"{field}={str(run)!r}: no such run directory or checkpoint file.")
-    found = sorted(path.glob("checkpoints/*.ckpt")) or sorted(path.glob("*.ckpt"))
-    if not found:
-        raise FileNotFoundError(
-            f"{field}={str(run)!r} holds no Lightning checkpoint (checkpoints/*.ckpt): give the version_N folder of a "
-            "`paint fit` run or a .ckpt file; for an exported patched.safetensors use --clip.pretrained instead."
-        )
-    last = [p for p in found if p.name == "last.ckpt"]
-    if last:
-        return last[0]
-
-    def key(p: Path) -> tuple[int, float]:
-        match = _STEP.search(p.name)
-        return (int(match.group(1)) if match else -1, p.stat().st_mtime)
-
-    return max(found, key=key)
-
-
-def read_checkpoint(path: Path, field: str = "--run") -> dict[str, Any]:
-    """A Lightning checkpoint read with ``weights_only=True``, with a clear error when it cannot be."""
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ValueError(f"{field}: cannot read {path} as a Lightning checkpoint ({first}); is it damaged?") from err
-    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint or "hyper_parameters" not in checkpoint:
-        raise ValueError(
-            f"{field}: {path} is not a checkpoint of a `paint fit` run (no state_dict and hyper_parameters); for an "
-            "open_clip file use --clip.pretrained (and --clip.name or --clip.config)."
-        )
-    return checkpoint
 
 
 def load_run(run: str | Path, device: str | torch.device = "cpu", field: str = "--run") -> LoadedRun:
@@ -131,7 +86,7 @@ def load_run(run: str | Path, device: str | torch.device = "cpu", field: str = "
     report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else None
     if report is not None and report.get("global_step") != checkpoint.get("global_step"):
         report = None  # the run's report describes another checkpoint (a later one)
-    return LoadedRun(module, path, report, selected_mix(report, checkpoint))
+    return LoadedRun(module, path, report, selected_mix(report, checkpoint), recorded_provenance(checkpoint))
 
 
 def selected_mix(report: Mapping[str, Any] | None, checkpoint: Mapping[str, Any] | None = None) -> Mix | None:
@@ -210,22 +165,25 @@ def use_preprocess(module: PaintModule, preprocess_cfg: Mapping[str, Any]) -> No
     module.preprocess_eval = image_transform_v2(PreprocessCfg(**module.preprocess_cfg), False)
 
 
-def tower_tensors_of(path: str | Path, field: str) -> dict[str, Tensor]:
-    """The image tower (name inside the tower -> tensor) of a checkpoint, run or state dict.
+def tower_tensors_of(path: str | Path, field: str) -> tuple[dict[str, Tensor], dict[str, Any] | None]:
+    """The image tower (name inside the tower -> tensor) of a checkpoint, run or state dict, and its provenance.
 
-    Reads a run directory or Lightning checkpoint of a paint run (its fine-tuned tower), an
-    open_clip checkpoint (full CLIP state dict, ``visual.*``) or a state dict of the tower alone.
+    Reads a run directory or Lightning checkpoint of a paint run (its fine-tuned tower, and the
+    data it was made from: :func:`recorded_provenance`), an open_clip checkpoint (full CLIP state
+    dict, ``visual.*``) or a state dict of the tower alone (no provenance: ``None``).
     """
     where = Path(path).expanduser()
     if where.is_dir() or where.suffix == ".ckpt":
-        state = read_checkpoint(find_checkpoint(where, field), field)["state_dict"]
-        return {k[len("clip.visual.") :]: v for k, v in state.items() if k.startswith("clip.visual.")}
+        checkpoint = read_checkpoint(find_checkpoint(where, field), field)
+        state = checkpoint["state_dict"]
+        tower = {k[len("clip.visual.") :]: v for k, v in state.items() if k.startswith("clip.visual.")}
+        return tower, recorded_provenance(checkpoint)
     try:
         state = load_clip_state_dict(where)
     except CheckpointError as err:
         raise ValueError(f"{field}={str(path)!r}: {err}") from err
     visual = {k[len("visual.") :]: v for k, v in state.items() if k.startswith("visual.")}
-    return visual or state
+    return visual or state, None
 
 
 def set_live_tower(module: PaintModule, tensors: Mapping[str, Tensor], field: str) -> None:

@@ -114,6 +114,9 @@ def load_clip_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor
         if meta.get("format") == COMPACT_FORMAT:
             state = _expand_compact(state, int(meta["vocab_size"]))
         return state
+    problem = _not_a_torch_file(path)
+    if problem:
+        raise CheckpointError(problem)
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
@@ -135,6 +138,25 @@ def load_clip_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor
     if loaded and all(key.startswith("module.") for key in loaded):
         loaded = {key[len("module.") :]: value for key, value in loaded.items()}
     return loaded
+
+
+def _not_a_torch_file(path: Path) -> str | None:
+    """Why ``path`` cannot be a ``torch.save`` file (a zip archive or a pickle), from its first bytes; else None."""
+    with open(path, "rb") as handle:
+        head = handle.read(64)
+    if head.startswith(b"PK") or head.startswith(b"\x80"):
+        return None
+    if len(head) > 8 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < path.stat().st_size:
+        return f"{path} looks like a safetensors file: give it the .safetensors suffix"
+    if head.startswith(b"version https://git-lfs"):
+        return f"{path} is a Git LFS pointer, not the weights: fetch them (git lfs pull) or download the file itself"
+    if not head:
+        return f"{path} is empty: not a weights file (safetensors, or a torch state dict saved with torch.save)"
+    kind = "text" if all(32 <= b < 127 or b in (9, 10, 13) for b in head) else "no weights format read here"
+    return (
+        f"{path} is not a weights file that can be read: neither safetensors (a .safetensors file) nor a torch state "
+        f"dict saved with torch.save (.pt, .pth, .bin); it begins with {head[:24]!r} ({kind})"
+    )
 
 
 def _expand_compact(state: dict[str, torch.Tensor], vocab_size: int) -> dict[str, torch.Tensor]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -14,10 +15,12 @@ def validate_hparams(
     head_logit_scale: float | None,
 ) -> None:
     """Raises ``ValueError`` naming the field for a setting that cannot work."""
+    if not math.isfinite(lr):
+        raise ValueError(f"model.lr={lr}: must be a finite positive number (the paper uses 1e-5).")
     if not lr > 0:
         raise ValueError(f"model.lr={lr}: must be positive (the paper uses 1e-5).")
-    if not weight_decay >= 0:
-        raise ValueError(f"model.weight_decay={weight_decay}: must be >= 0 (the paper uses 0.1).")
+    if not (math.isfinite(weight_decay) and weight_decay >= 0):
+        raise ValueError(f"model.weight_decay={weight_decay}: must be >= 0 and finite (the paper uses 0.1).")
     if warmup_steps < 0:
         raise ValueError(f"model.warmup_steps={warmup_steps}: must be >= 0.")
     if scheduler not in ("cosine", "constant"):

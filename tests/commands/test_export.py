@@ -100,3 +100,34 @@ def test_an_older_checkpoint_of_a_run_uses_its_own_sweep_not_the_final_report(ti
     loaded = load_run(run)  # the folder: its latest checkpoint, described by the report
     assert loaded.checkpoint == final and loaded.selected == Mix.of(report["selected_alpha"])
     assert loaded.report is not None
+
+
+@pytest.mark.parametrize("command", ["export", "predict"])
+@pytest.mark.parametrize(
+    ("flag", "value"), [("--alpha", "1.5"), ("--alpha", "-0.1"), ("--mix", '{"embed": 0.2, "*": 1.5}')]
+)
+def test_alphas_outside_0_1_need_allow_extrapolation_before_the_run_is_read(command, flag, value, tmp_path, capsys):
+    missing = str(tmp_path / "no_run")  # never read: the value is refused first
+    rest = (
+        ["--out", str(tmp_path / "o")] if command == "export" else ["--images", str(tmp_path), "--classnames", "a", "b"]
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--run", missing, flag, value, *rest])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and f"{flag}=" in err and "outside [0, 1]" in err
+    assert "--allow_extrapolation" in err and "no_run" not in err
+
+
+def test_export_and_predict_extrapolate_when_asked_and_record_it(tiny_run, images, tmp_path, capsys):
+    out = tmp_path / "beyond"
+    with pytest.raises(SystemExit):  # silently written as `mix: 1.5` before
+        main(["export", "--run", str(tiny_run), "--alpha", "1.5", "--out", str(out)])
+    assert "--alpha=1.5: 1.5 outside [0, 1]" in capsys.readouterr().err and not out.exists()
+    main(["export", "--run", str(tiny_run), "--alpha", "1.5", "--allow_extrapolation", "true", "--out", str(out)])
+    meta = json.loads((out / "patched.json").read_text())
+    assert meta["mix"] == 1.5 and meta["allow_extrapolation"] is True
+    capsys.readouterr()
+    extrapolated = ["--alpha", "-0.1", "--allow_extrapolation", "true"]
+    main(["predict", "--run", str(tiny_run), *extrapolated, "--images", str(images), "--classnames", "a", "b"])
+    captured = capsys.readouterr()
+    assert "at mix -0.1 (extrapolated: outside [0, 1])" in captured.err and len(captured.out.splitlines()) == 5

@@ -13,7 +13,7 @@ from paint_lightning.engine.protocol import patch_tensors
 from paint_lightning.export import load_patched
 from paint_lightning.interpolation.merges import merge_end_point
 from paint_lightning.interpolation.mix import Mix
-from tests.commands.conftest import SHADES, TINY_YAML
+from tests.commands.conftest import SHADES, TINY_YAML, sweep_flags
 
 BOTH = (
     "data:\n  patch:\n    - name: patches\n      source:\n"
@@ -156,3 +156,19 @@ def test_real_merges_compare_with_parallel_and_task_arithmetic_is_the_diagonal(t
         diagonal = next(c for c in report["candidates"] if c["mix"] == [lam, lam])
         assert objective == pytest.approx(diagonal["objective"], abs=1e-9)
     assert all(report["methods"][m]["test"]["patches"]["accuracy"] >= 0 for m in report["methods"])
+
+
+def test_parallel_refuses_a_run_made_with_another_split_seed(tiny_run, zero_shot_file, tmp_path, capsys):
+    (tmp_path / "shades.yaml").write_text(SHADES)
+    seeded = ["--data.split_seed=1", "--trainer.max_epochs=1", f"--trainer.default_root_dir={tmp_path / 'seed1'}"]
+    main(["fit", *sweep_flags(zero_shot_file), "--config", str(tmp_path / "shades.yaml"), *seeded])
+    other_seed = tmp_path / "seed1" / "lightning_logs" / "version_0"
+    config = tmp_path / "both.yaml"
+    config.write_text(BOTH)
+    runs = ["--runs", str(tiny_run), str(other_seed)]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["parallel", "--config", TINY_YAML, "--config", str(config), *runs, "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and f"--runs[1]='{other_seed}' was made from other data" in err
+    assert "data.split_seed: 1 in the checkpoint, 0 now" in err and "--data.split_seed 1" in err
+    assert not (tmp_path / "o").exists()

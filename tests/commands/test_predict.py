@@ -126,3 +126,17 @@ def test_alpha_needs_a_run(images, capsys, zero_shot_file):
             ]
         )
     assert exit_info.value.code == 2 and "--alpha and --mix need --run" in capsys.readouterr().err
+
+
+def test_predict_refuses_a_task_split_other_than_the_one_the_run_recorded_under_its_name(tiny_run, capsys):
+    task = (
+        "{name: patches, source: {class_path: paint_lightning.data.synthetic.ColourPatchSource, "
+        "init_args: {num_classes: 4, num_train: 60, num_test: 20, seed: 1}}, templates: ['a photo of {}.']}"
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict", "--run", str(tiny_run), "--alpha", "0", "--task", task])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "--task (task 'patches', --split test) reads other images" in err
+    assert "task 'patches': the test images or labels changed" in err and "another name" in err
+    main(["predict", "--run", str(tiny_run), "--alpha", "0", "--task", task.replace("name: patches", "name: fresh")])
+    assert len(capsys.readouterr().out.strip().splitlines()) == 21  # another name: other images, classified

@@ -71,3 +71,70 @@ def test_sweep_refuses_another_architecture(zero_shot_file, tmp_path, capsys):
         )
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and "does not match the model's architecture" in err and "Traceback" not in err
+
+
+PATCHES = (
+    "data:\n  patch:\n    - name: {name}\n      source:\n"
+    "        class_path: paint_lightning.data.synthetic.ColourPatchSource\n"
+    "        init_args: {{num_classes: 4, num_train: {train}, num_test: 31, seed: 1}}\n"
+    "      templates: ['a photo of {{}}.']\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("extra", "messages"),
+    [
+        (
+            ["--data.split_seed", "1"],
+            ["data.split_seed: 0 in the checkpoint, 1 now", "--data.split_seed 0 --data.heldout_fraction 0.25"],
+        ),
+        (["--data.heldout_fraction", "0.5"], ["data.heldout_fraction: 0.25 in the checkpoint, 0.5 now"]),
+        (["CONFIG", PATCHES.format(name="patches", train=64)], ["task 'patches': the train images or labels changed"]),
+        (["CONFIG", PATCHES.format(name="colours", train=60)], ["task 'patches' is named 'colours' here"]),
+    ],
+    ids=["split_seed", "heldout_fraction", "task_data", "task_name"],
+)
+def test_sweep_refuses_a_run_made_from_other_data(tiny_run, zero_shot_file, tmp_path, capsys, extra, messages):
+    if extra[0] == "CONFIG":
+        (tmp_path / "data.yaml").write_text(extra[1])
+        extra = ["--config", str(tmp_path / "data.yaml")]
+    args = ["sweep", *sweep_flags(zero_shot_file), *extra, "--fine_tuned", str(tiny_run), "--out", str(tmp_path / "o")]
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and f"--fine_tuned='{tiny_run}' was made from other data" in err, err
+    assert all(message in err for message in messages), err
+    assert not (tmp_path / "o").exists()
+
+
+def test_sweep_of_a_run_with_its_own_data_settings_works_and_a_state_dict_cannot_be_checked(
+    tiny_run, zero_shot_file, tmp_path, capsys
+):
+    quick = ["--test", "false", "--export", "false"]
+    main(["sweep", *sweep_flags(zero_shot_file), "--fine_tuned", str(tiny_run), "--out", str(tmp_path / "o"), *quick])
+    ours = json.loads((tmp_path / "o" / "paint_report.json").read_text())
+    assert ours["selected_alpha"] == json.loads((tiny_run / "paint_report.json").read_text())["selected_alpha"]
+    assert "records no data provenance" not in capsys.readouterr().err
+    torch.save(load_clip_state_dict(tiny_run / "patched.safetensors"), tmp_path / "ft.pt")
+    main(
+        [
+            "sweep",
+            *sweep_flags(zero_shot_file),
+            "--fine_tuned",
+            str(tmp_path / "ft.pt"),
+            "--out",
+            str(tmp_path / "p"),
+            *quick,
+        ]
+    )
+    assert f"--fine_tuned='{tmp_path / 'ft.pt'}' records no data provenance" in capsys.readouterr().err
+
+
+def test_a_text_file_given_as_fine_tuned_is_named_as_such(zero_shot_file, tmp_path, capsys):
+    notes = tmp_path / "weights.pt"
+    notes.write_text("# where the weights are: s3://bucket/model.pt\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sweep", *sweep_flags(zero_shot_file), "--fine_tuned", str(notes), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and f"--fine_tuned='{notes}'" in err and "not a weights file" in err
+    assert "torch.save" in err and "safetensors" in err and "(text)" in err and "pickled" not in err
