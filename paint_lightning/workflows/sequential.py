@@ -32,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from paint_lightning.commands.paths import check_output_dir
 from paint_lightning.io import write_json, write_text
 from paint_lightning.workflows.chain import Chain, Step, load_chain
 from paint_lightning.workflows.sequential_report import check_steps, final_report, report_text, step_text
@@ -212,7 +213,8 @@ def run_chain(chain: Chain, overrides: Sequence[str] = (), output_dir: str | Non
     Returns:
         The final report (see :func:`~paint_lightning.workflows.sequential_report.final_report`).
     """
-    root = Path(output_dir or chain.output_dir)
+    flag = "--output_dir" if output_dir else "output_dir (in the chain file)"
+    root = check_output_dir(output_dir or chain.output_dir, flag)
     base = base_settings(chain, overrides)
     if not base["export"]:
         raise ValueError("sweep.export is false: sequential patching starts each step from the previous export.")

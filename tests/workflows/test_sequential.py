@@ -173,3 +173,18 @@ def test_a_chain_without_export_is_refused_before_training(tmp_path: Path) -> No
     with pytest.raises(ValueError, match=r"sweep\.export is false"):
         run_chain(chain, ["--sweep.export=false"])
     assert not (tmp_path / "chain").exists()
+
+
+@pytest.mark.parametrize("given", ["flag", "chain"])
+def test_an_output_dir_under_a_regular_file_is_refused_naming_it_before_training(tmp_path: Path, given, capsys) -> None:
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("not a folder\n")
+    output = str(blocker / "chain")
+    chain = _chain(tmp_path, **({"output_dir": output} if given == "chain" else {}))
+    flags = ["--output_dir", output] if given == "flag" else []
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sequential", "--config", str(chain), *flags])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert ("--output_dir" if given == "flag" else "output_dir (in the chain file)") in err and "notes.txt" in err
+    assert not (tmp_path / "chain").exists()
