@@ -39,3 +39,30 @@ def test_missing_files_say_what_to_fetch(key: str, tmp_path: Path) -> None:
     assert str(tmp_path / source.folder) in message
     if source.can_fetch():
         assert "download: true" in message
+
+
+def test_gtsrb_names_the_class_folder_that_is_missing(tmp_path: Path) -> None:
+    import shutil
+
+    from tests.datasets.fakes import fake_gtsrb
+
+    fake_gtsrb(tmp_path)
+    shutil.rmtree(tmp_path / "gtsrb" / "GTSRB" / "Training" / "00007")
+    with pytest.raises(DataNotFoundError) as info:
+        build_source("gtsrb", str(tmp_path)).labels("train")
+    assert "00000 to 00042: 00007 missing" in info.value.what
+
+
+def test_sun397_follows_class_folders_that_are_symbolic_links(tmp_path: Path) -> None:
+    """A copy whose letter folders link to another disk lists the same images as a plain copy."""
+    from tests.datasets.fakes import fake_sun397
+
+    fake_sun397(tmp_path / "disk")
+    (tmp_path / "root" / "SUN397").mkdir(parents=True)
+    for entry in (tmp_path / "disk" / "SUN397").iterdir():  # a/, z/ (folders) and the text files
+        (tmp_path / "root" / "SUN397" / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
+    plain = build_source("sun397", str(tmp_path / "disk"), options={"partition": None})
+    linked = build_source("sun397", str(tmp_path / "root"), options={"partition": None})
+    assert len(plain.all_images()[0]) == 15
+    assert linked.all_images()[1] == plain.all_images()[1]
+    assert [linked.labels(split) for split in linked.splits] == [plain.labels(split) for split in plain.splits]
