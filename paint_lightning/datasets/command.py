@@ -141,12 +141,12 @@ def check_task(
     source = task.source
     assert source is not None
     lines = [f"{{status}} {task.name} ({field}, {role}): {_what(task)}"]
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []  # (split, or "" for the task; message)
     try:
         spec = resolve_task(task, role, field)  # type: ignore[arg-type]
         classnames = spec.classnames
     except Exception as err:
-        problems.append(_message(err))
+        problems.append(("", _message(err)))
         classnames = []
     files: dict[str, set[str]] = {}
     for split in source.splits:
@@ -154,7 +154,7 @@ def check_task(
             dataset = source.dataset(split, None)
             labels = source.labels(split)
         except Exception as err:
-            problems.append(f"{split}: {_message(err)}")
+            problems.append((split, _message(err)))
             continue
         samples = getattr(dataset, "samples", None)
         paths = [str(s[0]) for s in samples] if isinstance(samples, list) and samples and len(samples[0]) == 2 else []
@@ -162,11 +162,11 @@ def check_task(
         lines.append(f"{_PAD}{split + ':':6} {len(dataset):,} images{_class_counts(labels, classnames, verbose)}")
         absent = [] if quick else [p for p in paths if not _exists(p)]
         if absent:
-            problems.append(f"{split}: {len(absent):,} listed image files are missing (first: {absent[0]})")
+            problems.append((split, f"{len(absent):,} listed image files are missing (first: {absent[0]})"))
     if task.heldout_from == "val" and files.get("val", set()) & files.get("test", set()):
-        problems.append("the val split (held-out, chooses alpha) shares images with the test split")
+        problems.append(("", "the val split (held-out, chooses alpha) shares images with the test split"))
     if problems:
-        lines += [f"{_PAD}problem: {p}" for p in problems]
+        lines += [f"{_PAD}problem: {p}" for p in _merged(problems)]
         layout, how = source.layout(), source.obtain()
         if layout:
             lines += [f"{_PAD}expected layout:", *(f"{_PAD}  {line}" for line in layout.splitlines())]
@@ -208,6 +208,14 @@ def _unwrap(message: str) -> str:
         if useful:
             return useful[0]
     return message.strip()
+
+
+def _merged(problems: list[tuple[str, str]]) -> list[str]:
+    """One line per distinct message, prefixed by the splits that gave it (none if the task as a whole did)."""
+    splits: dict[str, list[str]] = {}
+    for split, message in problems:
+        splits.setdefault(message, []).append(split)
+    return [message if "" in where else f"{', '.join(where)}: {message}" for message, where in splits.items()]
 
 
 def _message(err: Exception) -> str:

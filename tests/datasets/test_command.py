@@ -159,3 +159,31 @@ def test_check_needs_no_model_section(tmp_path: Path, capsys) -> None:
     config.write_text(f"data:\n  patch: [{{dataset: mnist, root: {tmp_path}}}]\n")
     main(["data", "check", "--config", str(config)])
     assert "[ok]      mnist (data.patch[0], patch)" in capsys.readouterr().out
+
+
+def _csv_task(tmp_path: Path, train_rows: str, test_rows: str) -> str:
+    from tests.datasets.fakes import put
+
+    for name in ("a.jpg", "b.jpg"):
+        put(tmp_path / "own" / name)
+    (tmp_path / "own" / "train.csv").write_text("path,label\n" + train_rows)
+    (tmp_path / "own" / "test.csv").write_text("path,label\n" + test_rows)
+    files = f"train: {tmp_path / 'own' / 'train.csv'}, test: {tmp_path / 'own' / 'test.csv'}"
+    return _config(
+        tmp_path, f"  patch:\n    - {{name: own, source: {{class_path: CSVSource, init_args: {{{files}}}}}}}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("train_rows", "test_rows", "problem"),
+    [
+        ("", "a.jpg,cat\n", "problem: /"),  # header only: one line for the task, not one per split
+        ("a.jpg,cat\nb.jpg,dog\n", "a.jpg,cat\n", "problem: train, test: image /"),  # both splits list a.jpg
+    ],
+)
+def test_check_reports_a_csv_problem_once(tmp_path: Path, capsys, train_rows: str, test_rows: str, problem: str):
+    with pytest.raises(SystemExit):
+        main(["data", "check", "--config", _csv_task(tmp_path, train_rows, test_rows)])
+    out = capsys.readouterr().out
+    assert out.count("problem:") == 1 and problem in out, out
+    assert ("no rows (only a header)" in out) if not train_rows else ("is listed in both" in out)
