@@ -45,6 +45,10 @@ class DataNotFoundError(ValueError):
         self.what = what or message
 
 
+class ChecksumError(DataNotFoundError):
+    """Files are there but fail torchvision's MD5 check (a damaged or partial download, or other files)."""
+
+
 @dataclass
 class SplitIndex:
     """What one split holds: image files with labels, or an array-backed torchvision data set."""
@@ -209,11 +213,40 @@ class RegistrySource(ImageSource):
             )
 
     def torchvision(self, factory: Callable[[], Any], what: str) -> Any:
-        """Builds a torchvision data set, turning its 'not found' errors into :meth:`missing`."""
+        """Builds a torchvision data set, turning its 'not found or corrupted' errors into :meth:`missing`.
+
+        Files that are there but fail torchvision's MD5 check (:meth:`failed_checksums`) are said to be so.
+        """
         try:
             return factory()
         except (RuntimeError, FileNotFoundError) as err:
+            failed = self.failed_checksums(err)
+            if failed:
+                raise self.corrupt(failed) from err
             raise self.missing(f"{what} ({type(err).__name__}: {err})") from err
+
+    def failed_checksums(self, err: Exception) -> list[tuple[str, str]]:
+        """``(file, expected MD5)`` of the files present that fail torchvision's check, after ``err``.
+
+        Empty here; subclasses whose torchvision class checks MD5 sums say which of their files fail.
+        """
+        return []
+
+    def corrupt(self, failed: Sequence[tuple[str, str]]) -> ChecksumError:
+        """The error for files that are there but fail torchvision's MD5 check, and what to do."""
+        names = ", ".join(f"{name} (MD5 should be {md5})" for name, md5 in failed)
+        verb = "is" if len(failed) == 1 else "are"
+        what = (
+            f"{names} in {self.data_dir} {verb} present but fail{'s' if len(failed) == 1 else ''} torchvision's MD5 "
+            "check: an interrupted or damaged download, or other files under these names. Delete "
+            f"{'it' if len(failed) == 1 else 'them'} and download again (`paint data download --config ...`, or "
+            "download: true), or put the official files there by hand"
+        )
+        return ChecksumError(
+            f"dataset {self.key!r} (root={str(self.root)!r}): {what}.\nExpected layout:\n{self.layout()}\n"
+            f"How to get it: {self.obtain()}",
+            what,
+        )
 
     def _check_labels(self, split: str, labels: list[int]) -> None:
         count = len(self.classnames)

@@ -22,10 +22,10 @@ from typing import Any
 
 from paint_lightning.data.sources import ImageSource
 from paint_lightning.data.tasks import Task, resolve_task
-from paint_lightning.datasets.base import DataNotFoundError
+from paint_lightning.datasets.base import ChecksumError, DataNotFoundError
 from paint_lightning.datasets.registry import REGISTRY, options_of
 
-_OK, _MISSING = "[ok]     ", "[MISSING]"
+_OK, _MISSING, _BAD_MD5 = "[ok]     ", "[MISSING]", "[BAD MD5]"
 _PAD = " " * 10
 
 
@@ -142,6 +142,7 @@ def check_task(
     assert source is not None
     lines = [f"{{status}} {task.name} ({field}, {role}): {_what(task)}"]
     problems: list[tuple[str, str]] = []  # (split, or "" for the task; message)
+    corrupt = False  # files there but failing torchvision's MD5 check
     try:
         spec = resolve_task(task, role, field)  # type: ignore[arg-type]
         classnames = spec.classnames
@@ -155,6 +156,7 @@ def check_task(
             labels = source.labels(split)
         except Exception as err:
             problems.append((split, _message(err)))
+            corrupt = corrupt or isinstance(err, ChecksumError)
             continue
         samples = getattr(dataset, "samples", None)
         paths = [str(s[0]) for s in samples] if isinstance(samples, list) and samples and len(samples[0]) == 2 else []
@@ -174,7 +176,7 @@ def check_task(
             lines += [f"{_PAD}how to get it: {how.splitlines()[0]}", *(f"{_PAD}  {x}" for x in how.splitlines()[1:])]
         if source.can_fetch():
             lines.append(f"{_PAD}  -> `paint data download` with the same --config fetches it (or set download: true)")
-    lines[0] = lines[0].format(status=_MISSING if problems else _OK)
+    lines[0] = lines[0].format(status=(_BAD_MD5 if corrupt else _MISSING) if problems else _OK)
     return lines, not problems
 
 

@@ -187,3 +187,14 @@ def test_check_reports_a_csv_problem_once(tmp_path: Path, capsys, train_rows: st
     out = capsys.readouterr().out
     assert out.count("problem:") == 1 and problem in out, out
     assert ("no rows (only a header)" in out) if not train_rows else ("is listed in both" in out)
+
+
+def test_check_says_files_failed_the_md5_check(tmp_path: Path, capsys) -> None:
+    from tests.datasets.fakes import fake_svhn
+
+    fake_svhn(tmp_path)  # the real file names, other contents
+    with pytest.raises(SystemExit):
+        main(["data", "check", "--config", _config(tmp_path, f"  patch:\n    - {{dataset: svhn, root: {tmp_path}}}\n")])
+    out = capsys.readouterr().out
+    assert "[BAD MD5] svhn (data.patch[0], patch)" in out and "not found or corrupted" not in out
+    assert "problem: train, test: train_32x32.mat (MD5 should be e26dedcc434d2e4c54c9b2d4a06d8373)" in out

@@ -66,3 +66,30 @@ def test_sun397_follows_class_folders_that_are_symbolic_links(tmp_path: Path) ->
     assert len(plain.all_images()[0]) == 15
     assert linked.all_images()[1] == plain.all_images()[1]
     assert [linked.labels(split) for split in linked.splits] == [plain.labels(split) for split in plain.splits]
+
+
+@pytest.mark.parametrize("key", ["svhn", "cifar10", "cifar100", "stl10"])
+def test_files_failing_the_md5_check_are_not_called_missing(key: str, tmp_path: Path) -> None:
+    """The fakes have the real file names and other contents, so torchvision's MD5 check fails."""
+    FAKES[key](tmp_path)
+    first = {"svhn": "train_32x32.mat", "cifar10": "data_batch_1", "cifar100": "train", "stl10": "train_X.bin"}[key]
+    with pytest.raises(DataNotFoundError) as info:
+        build_source(key, str(tmp_path)).labels("train")
+    assert f"{first} (MD5 should be " in info.value.what and "present but fail" in info.value.what
+    assert "Delete" in info.value.what and "download again" in str(info.value)
+    assert type(info.value).__name__ == "ChecksumError"  # paint data check labels it [BAD MD5]
+
+
+def test_imagenet_archive_failing_the_md5_check_is_named(tmp_path: Path) -> None:
+    for name in ("ILSVRC2012_devkit_t12.tar.gz", "ILSVRC2012_img_val.tar"):
+        (tmp_path / "imagenet").mkdir(exist_ok=True)
+        (tmp_path / "imagenet" / name).write_bytes(b"not the archive")
+    with pytest.raises(DataNotFoundError) as info:
+        build_source("imagenet", str(tmp_path)).labels("test")
+    assert "ILSVRC2012_devkit_t12.tar.gz (MD5 should be fa75699e90414af021442c21a62c3abf)" in info.value.what
+
+
+def test_missing_files_are_not_said_to_fail_the_md5_check(tmp_path: Path) -> None:
+    with pytest.raises(DataNotFoundError) as info:
+        build_source("cifar10", str(tmp_path)).labels("train")
+    assert type(info.value).__name__ == "DataNotFoundError" and "MD5" not in info.value.what
