@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from torch.utils.data import Dataset
 
+from paint_lightning.commands.errors import UserError
 from paint_lightning.data.files import LabelledFiles, files_fingerprint
 from paint_lightning.data.sources import ImageSource, Split, Transform
 from paint_lightning.datasets import prompts
@@ -47,6 +48,17 @@ class DataNotFoundError(ValueError):
 
 class ChecksumError(DataNotFoundError):
     """Files are there but fail torchvision's MD5 check (a damaged or partial download, or other files)."""
+
+
+class DownloadError(DataNotFoundError, UserError):
+    """``download: true`` could not fetch the files (no network...); the message says how to place them by hand.
+
+    Not a mistake in the configuration: commands exit with status 1.
+    """
+
+    def __init__(self, message: str, what: str = "") -> None:
+        super().__init__(message, what)
+        self.exit_code = 1
 
 
 @dataclass
@@ -84,6 +96,7 @@ class RegistrySource(ImageSource):
         self.root = resolve_root(root)
         self.download = download
         self._indices: dict[str, SplitIndex] = {}
+        self._fetched: bool | DownloadError = False  # download: true tried once per source; a failure is kept
 
     # -- ImageSource -----------------------------------------------------------------------------
 
@@ -169,7 +182,7 @@ class RegistrySource(ImageSource):
         if split not in self._indices:
             self._require_root()
             if self.download and self.downloadable:
-                self._locked_fetch()
+                self._fetch_once()
             index = self._index(split)
             self._check_labels(split, index.labels)
             self._indices[split] = index
@@ -191,7 +204,35 @@ class RegistrySource(ImageSource):
         """
         root = self._require_root()
         with file_lock(root / f".{self.key}.download.lock"):
-            self._fetch()
+            try:
+                self._fetch()
+            except Exception as err:  # whatever stopped torchvision's download: network, disk, a bad archive
+                raise self.download_failed(err) from err
+
+    def _fetch_once(self) -> None:
+        """:meth:`_locked_fetch` on first use; a failed download is not tried again for the next split."""
+        if isinstance(self._fetched, DownloadError):
+            raise self._fetched
+        if not self._fetched:
+            try:
+                self._locked_fetch()
+            except DownloadError as err:
+                self._fetched = err
+                raise
+            self._fetched = True
+
+    def download_failed(self, err: Exception) -> DownloadError:
+        """The error for a download that failed: from where, why, and how to place the files by hand."""
+        url = _url_tried(err)
+        reason = " ".join(str(err).split()) or "no message"
+        reason = reason if len(reason) <= 400 else reason[:397] + "..."
+        what = f"the download failed{f' from {url}' if url else ''} ({type(err).__name__}: {reason})"
+        return DownloadError(
+            f"dataset {self.key!r} (root={str(self.root)!r}): {what}.\nPlace the files by hand instead, in this "
+            f"layout (docs/datasets.md):\n{self.layout()}\nWhere to get them: {self.obtain()}\nWith the files in "
+            "place, nothing is downloaded.",
+            what,
+        )
 
     def missing(self, what: str) -> DataNotFoundError:
         """The error for missing or incomplete files: what is wrong, the layout, how to get it."""
@@ -279,6 +320,18 @@ class _ArrayItems(Dataset):
         image, _ = self.arrays[index]
         image = image.convert("RGB")
         return (self.transform(image) if self.transform is not None else image), self.labels[index]
+
+
+def _url_tried(err: BaseException) -> str | None:
+    """The ``url`` that torchvision's download code was fetching when ``err`` was raised (innermost frame)."""
+    url = None
+    traceback = err.__traceback__
+    while traceback is not None:
+        value = traceback.tb_frame.f_locals.get("url")
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            url = value
+        traceback = traceback.tb_next
+    return url
 
 
 def sorted_files(pairs: Sequence[tuple[str | Path, int]]) -> tuple[list[str], list[int]]:

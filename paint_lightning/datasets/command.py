@@ -22,7 +22,7 @@ from typing import Any
 
 from paint_lightning.data.sources import ImageSource
 from paint_lightning.data.tasks import Task, resolve_task
-from paint_lightning.datasets.base import ChecksumError, DataNotFoundError
+from paint_lightning.datasets.base import ChecksumError, DataNotFoundError, DownloadError
 from paint_lightning.datasets.registry import REGISTRY, options_of
 
 _OK, _MISSING, _BAD_MD5 = "[ok]     ", "[MISSING]", "[BAD MD5]"
@@ -127,7 +127,7 @@ def _download(name: str, source: ImageSource) -> None:
         try:
             source.fetch()
         except Exception as err:
-            print(f"  download of {name} failed: {type(err).__name__}: {err}")
+            print(f"  download of {name} failed: {_message(err) if isinstance(err, DataNotFoundError) else err}")
     else:
         print(f"{name}: cannot be downloaded automatically; see below.")
 
@@ -143,6 +143,7 @@ def check_task(
     lines = [f"{{status}} {task.name} ({field}, {role}): {_what(task)}"]
     problems: list[tuple[str, str]] = []  # (split, or "" for the task; message)
     corrupt = False  # files there but failing torchvision's MD5 check
+    download_failed = False
     try:
         spec = resolve_task(task, role, field)  # type: ignore[arg-type]
         classnames = spec.classnames
@@ -157,6 +158,7 @@ def check_task(
         except Exception as err:
             problems.append((split, _message(err)))
             corrupt = corrupt or isinstance(err, ChecksumError)
+            download_failed = download_failed or isinstance(err, DownloadError)
             continue
         samples = getattr(dataset, "samples", None)
         paths = [str(s[0]) for s in samples] if isinstance(samples, list) and samples and len(samples[0]) == 2 else []
@@ -174,7 +176,9 @@ def check_task(
             lines += [f"{_PAD}expected layout:", *(f"{_PAD}  {line}" for line in layout.splitlines())]
         if how:
             lines += [f"{_PAD}how to get it: {how.splitlines()[0]}", *(f"{_PAD}  {x}" for x in how.splitlines()[1:])]
-        if source.can_fetch():
+        if download_failed:
+            lines.append(f"{_PAD}  -> the download failed: place the files by hand as laid out above, then check again")
+        elif source.can_fetch():
             lines.append(f"{_PAD}  -> `paint data download` with the same --config fetches it (or set download: true)")
     lines[0] = lines[0].format(status=(_BAD_MD5 if corrupt else _MISSING) if problems else _OK)
     return lines, not problems
