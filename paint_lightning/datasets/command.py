@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from paint_lightning.data.sources import ImageSource
+from paint_lightning.data.splits import task_split
 from paint_lightning.data.tasks import Task, resolve_task
 from paint_lightning.datasets.base import ChecksumError, DataNotFoundError, DownloadError
 from paint_lightning.datasets.registry import REGISTRY, options_of
@@ -58,15 +59,22 @@ def data_main(argv: Sequence[str]) -> None:
 
 
 def run(action: str, configs: Sequence[str], overrides: Sequence[str] = (), verbose: bool = False, quick: bool = False):
-    """Checks (after downloading, for ``download``) every task of the composed configs; True if all are there."""
-    entries = config_tasks(configs, overrides)
+    """Checks (after downloading, for ``download``) every task of the composed configs; True if all are there.
+
+    A task passes only if a run could use it: its splits are read, and divided into train and
+    held-out images with the config's ``data.heldout_fraction``, ``heldout_max`` and ``split_seed``
+    as ``paint fit`` divides them (no empty split).
+    """
+    data = _parse_data(configs, overrides)
+    entries = _entries(data)
+    splits = {key: data.get(key) for key in ("heldout_fraction", "heldout_max", "split_seed")}
     print(f"paint data {action}: {len(entries)} tasks from {' + '.join(configs)}\n")
     missing = 0
     for field, role, namespace in entries:
         task, error = _build(namespace)
         if action == "download" and task is not None:
             _download(task.name, task.source)
-        lines, fine = check_task(task, error, role, field, verbose, quick)
+        lines, fine = check_task(task, error, role, field, verbose, quick, splits)
         missing += not fine
         print("\n".join(lines) + "\n")
     print(
@@ -77,6 +85,19 @@ def run(action: str, configs: Sequence[str], overrides: Sequence[str] = (), verb
 
 def config_tasks(configs: Sequence[str], overrides: Sequence[str] = ()) -> list[tuple[str, str, Any]]:
     """``(field, role, task namespace)`` of every patch, support and transfer task, parsed as ``paint fit`` would."""
+    return _entries(_parse_data(configs, overrides))
+
+
+def _entries(data: Any) -> list[tuple[str, str, Any]]:
+    return [
+        (f"data.{role}[{i}]", role, namespace)
+        for role in ("patch", "support", "transfer")
+        for i, namespace in enumerate(data.get(role) or [])
+    ]
+
+
+def _parse_data(configs: Sequence[str], overrides: Sequence[str] = ()) -> Any:
+    """The ``data`` section of the composed configs, parsed as ``paint fit`` would."""
     from paint_lightning.cli import PaintCLI
     from paint_lightning.data import PaintDataModule
     from paint_lightning.models import PaintModule
@@ -101,11 +122,7 @@ def config_tasks(configs: Sequence[str], overrides: Sequence[str] = ()) -> list[
     finally:
         sys.argv = argv
         seed_log.setLevel(level)
-    return [
-        (f"data.{role}[{i}]", role, namespace)
-        for role in ("patch", "support", "transfer")
-        for i, namespace in enumerate(data.get(role) or [])
-    ]
+    return data
 
 
 def _build(namespace: Any) -> tuple[Task | None, str | None]:
@@ -133,9 +150,20 @@ def _download(name: str, source: ImageSource) -> None:
 
 
 def check_task(
-    task: Task | None, error: str | None, role: str, field: str, verbose: bool = False, quick: bool = False
+    task: Task | None,
+    error: str | None,
+    role: str,
+    field: str,
+    verbose: bool = False,
+    quick: bool = False,
+    splits: dict[str, Any] | None = None,
 ) -> tuple[list[str], bool]:
-    """Report lines for one task, and whether its data is all there."""
+    """Report lines for one task, and whether its data is all there.
+
+    With ``splits`` (``heldout_fraction``, ``heldout_max``, ``split_seed``), the task's splits are also
+    divided as a run divides them (:func:`~paint_lightning.data.splits.task_split`), so an empty or
+    too small split fails here as it would fail ``paint fit``.
+    """
     if task is None:
         return [f"{_MISSING} {field} ({role}): the task cannot be built", f"{_PAD}{error}"], False
     source = task.source
@@ -167,6 +195,11 @@ def check_task(
         absent = [] if quick else [p for p in paths if not _exists(p)]
         if absent:
             problems.append((split, f"{len(absent):,} listed image files are missing (first: {absent[0]})"))
+    if splits is not None and not problems:
+        try:
+            task_split(task, field, splits["heldout_fraction"], splits["heldout_max"], splits["split_seed"])
+        except ValueError as err:
+            problems.append(("", _message(err)))
     if task.heldout_from == "val" and files.get("val", set()) & files.get("test", set()):
         problems.append(("", "the val split (held-out, chooses alpha) shares images with the test split"))
     if problems:

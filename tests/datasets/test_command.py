@@ -198,3 +198,35 @@ def test_check_says_files_failed_the_md5_check(tmp_path: Path, capsys) -> None:
     out = capsys.readouterr().out
     assert "[BAD MD5] svhn (data.patch[0], patch)" in out and "not found or corrupted" not in out
     assert "problem: train, test: train_32x32.mat (MD5 should be e26dedcc434d2e4c54c9b2d4a06d8373)" in out
+
+
+def test_check_fails_where_fit_would_and_both_name_the_dataset(tmp_path: Path, capsys) -> None:
+    """EuroSAT with one image per class has an empty seeded test split; SUN397 without images has no train split."""
+    from paint_lightning.data import PaintDataModule, Task
+    from paint_lightning.data.synthetic import ColourPatchSource
+    from tests.datasets.fakes import EUROSAT_CLASSES, SUN_CLASSES, put
+
+    for name in EUROSAT_CLASSES:
+        put(tmp_path / "eurosat" / "2750" / name / f"{name}_1.jpg")
+    (tmp_path / "SUN397").mkdir()
+    (tmp_path / "SUN397" / "ClassName.txt").write_text("\n".join(SUN_CLASSES) + "\n")  # class folders not found
+    data = f"  patch:\n    - {{dataset: eurosat, root: {tmp_path}}}\n"
+    data += f"  support:\n    - {{dataset: sun397, root: {tmp_path}, options: {{partition: null}}}}\n"
+    with pytest.raises(SystemExit) as info:
+        main(["data", "check", "--config", _config(tmp_path, data)])
+    out = capsys.readouterr().out
+    assert info.value.code == 1 and "0 of 2 tasks have their data." in out and "[ok]" not in out
+    assert "[MISSING] eurosat (data.patch[0], patch)" in out and "[MISSING] sun397 (data.support[0], support)" in out
+    patch = Task("colours", ColourPatchSource(num_classes=2))
+    eurosat = Task(dataset="eurosat", root=str(tmp_path))
+    sun397 = Task(dataset="sun397", root=str(tmp_path), options={"partition": None})
+    for field, split, build in (
+        ("data.patch[0]", "test", lambda: PaintDataModule(patch=[eurosat], num_workers=0)),
+        ("data.support[0]", "train", lambda: PaintDataModule(patch=[patch], support=[sun397], num_workers=0)),
+    ):
+        with pytest.raises(ValueError) as fit:
+            build()
+        message = str(fit.value)  # what paint fit says: the field and the data set the user wrote
+        dataset = "eurosat" if split == "test" else "sun397"
+        assert message.startswith(f"{field} (dataset: {dataset}, task '{dataset}'): the {split} split"), message
+        assert ".source" not in message and f"problem: {message}" in out
