@@ -50,6 +50,10 @@ class _TorchvisionArrays(RegistrySource):
             listed.append([meta["filename"], meta["md5"]])
         return [(str(name), str(md5)) for name, md5 in listed]
 
+    def absent_files(self) -> list[str]:
+        """The checked files that are not in the data set's folder."""
+        return [name for name, _ in self.checksummed_files() if not (self.data_dir / name).is_file()]
+
     def failed_checksums(self, err: Exception) -> list[tuple[str, str]]:
         """The checked files that are present but whose MD5 sum is not torchvision's."""
         failed = []

@@ -264,7 +264,14 @@ class RegistrySource(ImageSource):
             failed = self.failed_checksums(err)
             if failed:
                 raise self.corrupt(failed) from err
+            absent = self.absent_files()
+            if absent:
+                raise self.missing(f"{', '.join(absent)} not found in {self.data_dir}") from err
             raise self.missing(f"{what} ({type(err).__name__}: {err})") from err
+
+    def absent_files(self) -> list[str]:
+        """Files torchvision needs that are not there (subclasses that know them; empty here)."""
+        return []
 
     def failed_checksums(self, err: Exception) -> list[tuple[str, str]]:
         """``(file, expected MD5)`` of the files present that fail torchvision's check, after ``err``.

@@ -36,7 +36,10 @@ def test_check_reports_each_task_and_what_to_fetch(tmp_path: Path, monkeypatch, 
     assert "train: 6 images, 6/10 classes (1 to 1 per class); no images of ['5', '6', '7', '8']" in out
     assert "test:  3 images, 3/10 classes" in out and "\n            9: 1\n" in out  # per-class counts
     assert "[MISSING] cifar10 (data.support[0], support)" in out
-    assert "problem: train: the train split is not readable" in out
+    assert (
+        "problem: train, test: data_batch_1, data_batch_2, data_batch_3, data_batch_4, data_batch_5, test_batch" in out
+    )
+    assert "batches.meta not found in " in out
     assert f"{tmp_path / 'root' / 'cifar-10-batches-py'}/" in out and "data_batch_1 ... data_batch_5" in out
     assert "https://www.cs.toronto.edu/~kriz/cifar.html" in out and "`paint data download`" in out
     assert "[MISSING] data.support[1] (support): the task cannot be built" in out

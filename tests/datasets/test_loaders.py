@@ -93,3 +93,4 @@ def test_missing_files_are_not_said_to_fail_the_md5_check(tmp_path: Path) -> Non
     with pytest.raises(DataNotFoundError) as info:
         build_source("cifar10", str(tmp_path)).labels("train")
     assert type(info.value).__name__ == "DataNotFoundError" and "MD5" not in info.value.what
+    assert info.value.what.startswith("data_batch_1, data_batch_2, ") and " not found in " in info.value.what
