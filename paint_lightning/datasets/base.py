@@ -17,10 +17,16 @@ from typing import Any, ClassVar
 
 from torch.utils.data import Dataset
 
-from paint_lightning.commands.errors import UserError
 from paint_lightning.data.files import LabelledFiles, files_fingerprint
 from paint_lightning.data.sources import ImageSource, Split, Transform
 from paint_lightning.datasets import prompts
+from paint_lightning.datasets.errors import (
+    ChecksumError,
+    DataNotFoundError,
+    DownloadError,
+    checksum_problem,
+    download_problem,
+)
 from paint_lightning.io import file_lock
 
 DATA_ROOT_ENV = "PAINT_DATA_ROOT"
@@ -32,33 +38,6 @@ def resolve_root(root: str | os.PathLike[str] | None) -> Path | None:
     if value is None or not value.strip():
         return None
     return Path(os.path.expandvars(value)).expanduser()
-
-
-class DataNotFoundError(ValueError):
-    """A registry data set's files are missing or incomplete; the message says what to fetch.
-
-    Attributes:
-        what: The problem alone (the message adds the expected layout and how to get the files).
-    """
-
-    def __init__(self, message: str, what: str = "") -> None:
-        super().__init__(message)
-        self.what = what or message
-
-
-class ChecksumError(DataNotFoundError):
-    """Files are there but fail torchvision's MD5 check (a damaged or partial download, or other files)."""
-
-
-class DownloadError(DataNotFoundError, UserError):
-    """``download: true`` could not fetch the files (no network...); the message says how to place them by hand.
-
-    Not a mistake in the configuration: commands exit with status 1.
-    """
-
-    def __init__(self, message: str, what: str = "") -> None:
-        super().__init__(message, what)
-        self.exit_code = 1
 
 
 @dataclass
@@ -161,6 +140,7 @@ class RegistrySource(ImageSource):
         self._require_root()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._locked_fetch()
+        self._fetched = True
         self._indices.clear()
         for split in self.splits:
             self.index(split)
@@ -223,10 +203,7 @@ class RegistrySource(ImageSource):
 
     def download_failed(self, err: Exception) -> DownloadError:
         """The error for a download that failed: from where, why, and how to place the files by hand."""
-        url = _url_tried(err)
-        reason = " ".join(str(err).split()) or "no message"
-        reason = reason if len(reason) <= 400 else reason[:397] + "..."
-        what = f"the download failed{f' from {url}' if url else ''} ({type(err).__name__}: {reason})"
+        what = download_problem(err)
         return DownloadError(
             f"dataset {self.key!r} (root={str(self.root)!r}): {what}.\nPlace the files by hand instead, in this "
             f"layout (docs/datasets.md):\n{self.layout()}\nWhere to get them: {self.obtain()}\nWith the files in "
@@ -282,14 +259,7 @@ class RegistrySource(ImageSource):
 
     def corrupt(self, failed: Sequence[tuple[str, str]]) -> ChecksumError:
         """The error for files that are there but fail torchvision's MD5 check, and what to do."""
-        names = ", ".join(f"{name} (MD5 should be {md5})" for name, md5 in failed)
-        verb = "is" if len(failed) == 1 else "are"
-        what = (
-            f"{names} in {self.data_dir} {verb} present but fail{'s' if len(failed) == 1 else ''} torchvision's MD5 "
-            "check: an interrupted or damaged download, or other files under these names. Delete "
-            f"{'it' if len(failed) == 1 else 'them'} and download again (`paint data download --config ...`, or "
-            "download: true), or put the official files there by hand"
-        )
+        what = checksum_problem(failed, self.data_dir)
         return ChecksumError(
             f"dataset {self.key!r} (root={str(self.root)!r}): {what}.\nExpected layout:\n{self.layout()}\n"
             f"How to get it: {self.obtain()}",
@@ -327,18 +297,6 @@ class _ArrayItems(Dataset):
         image, _ = self.arrays[index]
         image = image.convert("RGB")
         return (self.transform(image) if self.transform is not None else image), self.labels[index]
-
-
-def _url_tried(err: BaseException) -> str | None:
-    """The ``url`` that torchvision's download code was fetching when ``err`` was raised (innermost frame)."""
-    url = None
-    traceback = err.__traceback__
-    while traceback is not None:
-        value = traceback.tb_frame.f_locals.get("url")
-        if isinstance(value, str) and value.startswith(("http://", "https://")):
-            url = value
-        traceback = traceback.tb_next
-    return url
 
 
 def sorted_files(pairs: Sequence[tuple[str | Path, int]]) -> tuple[list[str], list[int]]:

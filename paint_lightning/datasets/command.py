@@ -23,7 +23,7 @@ from typing import Any
 from paint_lightning.data.sources import ImageSource
 from paint_lightning.data.splits import task_split
 from paint_lightning.data.tasks import Task, resolve_task
-from paint_lightning.datasets.base import ChecksumError, DataNotFoundError, DownloadError
+from paint_lightning.datasets.errors import ChecksumError, DataNotFoundError, DownloadError
 from paint_lightning.datasets.registry import REGISTRY, options_of
 
 _OK, _MISSING, _BAD_MD5 = "[ok]     ", "[MISSING]", "[BAD MD5]"
