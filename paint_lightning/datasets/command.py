@@ -67,14 +67,14 @@ def run(action: str, configs: Sequence[str], overrides: Sequence[str] = (), verb
     """
     data = _parse_data(configs, overrides)
     entries = _entries(data)
-    splits = {key: data.get(key) for key in ("heldout_fraction", "heldout_max", "split_seed")}
+    settings = {key: data.get(key) for key in ("heldout_fraction", "heldout_max", "split_seed")}
     print(f"paint data {action}: {len(entries)} tasks from {' + '.join(configs)}\n")
     missing = 0
     for field, role, namespace in entries:
         task, error = _build(namespace)
         if action == "download" and task is not None:
             _download(task.name, task.source)
-        lines, fine = check_task(task, error, role, field, verbose, quick, splits)
+        lines, fine = check_task(task, error, role, field, verbose, quick, settings)
         missing += not fine
         print("\n".join(lines) + "\n")
     print(
@@ -156,11 +156,11 @@ def check_task(
     field: str,
     verbose: bool = False,
     quick: bool = False,
-    splits: dict[str, Any] | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> tuple[list[str], bool]:
     """Report lines for one task, and whether its data is all there.
 
-    With ``splits`` (``heldout_fraction``, ``heldout_max``, ``split_seed``), the task's splits are also
+    With ``settings`` (``heldout_fraction``, ``heldout_max``, ``split_seed``), the task's splits are also
     divided as a run divides them (:func:`~paint_lightning.data.splits.task_split`), so an empty or
     too small split fails here as it would fail ``paint fit``.
     """
@@ -195,9 +195,9 @@ def check_task(
         absent = [] if quick else [p for p in paths if not _exists(p)]
         if absent:
             problems.append((split, f"{len(absent):,} listed image files are missing (first: {absent[0]})"))
-    if splits is not None and not problems:
+    if settings is not None and not problems:
         try:
-            task_split(task, field, splits["heldout_fraction"], splits["heldout_max"], splits["split_seed"])
+            task_split(task, field, settings["heldout_fraction"], settings["heldout_max"], settings["split_seed"])
         except ValueError as err:
             problems.append(("", _message(err)))
     if task.heldout_from == "val" and files.get("val", set()) & files.get("test", set()):
