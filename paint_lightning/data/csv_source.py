@@ -72,6 +72,7 @@ class CSVSource(ImageSource):
         self._given_classnames = _read_list(classnames, "source.classnames")
         self.templates = _read_templates(templates)
         self._samples: dict[str, list[tuple[str, int]]] = {}
+        self._disjoint = False  # every split read and checked against the others
         self._derived: list[str] | None = None
 
     @property
@@ -90,7 +91,13 @@ class CSVSource(ImageSource):
                 "(a list, or a text file with one name per line)."
             )
         if self._derived is None:
-            labels = {str(label).strip() for _, _, label in self._read("train")}
+            rows = self._read("train")
+            if not rows:
+                raise ValueError(
+                    f"{self.files['train']}: no rows (only a header); list the train images, one "
+                    f"'{self.path_column},{self.label_column}' row per image (class names come from their labels)."
+                )
+            labels = {str(label).strip() for _, _, label in rows}
             if all(label.lstrip("-").isdigit() for label in labels):
                 raise ValueError(
                     f"{self.files['train']}: the labels are numbers but source.classnames is not given; give the "
@@ -127,13 +134,21 @@ class CSVSource(ImageSource):
     # -- internals -------------------------------------------------------------------------------
 
     def _checked(self, split: Split) -> list[tuple[str, int]]:
+        """The split's rows, once every split's rows are read and found not to share images.
+
+        Every split gives the same answer (the same error, naming the pair in split order).
+        """
         if split not in self.files:
             raise ValueError(f"this CSV task has no {split} split; give source.{split} or use heldout_from: train.")
-        if split not in self._samples:
-            self._samples[split] = self._resolve(split)
-            for other in self.files:
-                if other != split:
-                    self._no_overlap(split, other)
+        if not self._disjoint:
+            for name in self.files:
+                if name not in self._samples:
+                    self._samples[name] = self._resolve(name)
+            names = [name for name in ("train", "val", "test") if name in self.files]
+            for i, first in enumerate(names):
+                for second in names[i + 1 :]:
+                    self._no_overlap(first, second)
+            self._disjoint = True
         return self._samples[split]
 
     def _resolve(self, split: str) -> list[tuple[str, int]]:
@@ -194,10 +209,7 @@ class CSVSource(ImageSource):
 
     def _no_overlap(self, split: str, other: str) -> None:
         rows = {path: i for i, (path, _) in enumerate(self._samples[split])}
-        other_samples = self._samples.get(other)
-        if other_samples is None:
-            other_samples = self._samples[other] = self._resolve(other)
-        for path, _ in other_samples:
+        for path, _ in self._samples[other]:
             if path in rows:
                 raise ValueError(
                     f"image {path} is listed in both {self.files[split]} ({split}) and {self.files[other]} "

@@ -34,31 +34,56 @@ def heldout_split(size: int, fraction: float, max_size: int | None, seed: int) -
 
 
 def task_split(task: Any, field: str, fraction: float, max_size: int, split_seed: int) -> tuple[list[int], list[int]]:
-    """``(train, heldout)`` indices of a task.
+    """``(train, heldout)`` indices of a task, once its splits are found usable.
 
     The held-out images are carved from its train split (``fraction``, seeded by ``split_seed``
     and the task name), or taken from its official validation split (``task.heldout_from ==
-    "val"``); at most ``max_size`` of them.
+    "val"``); at most ``max_size`` of them. The test split must hold images too (the final report
+    measures on it). ``paint data check`` runs this as well, so it fails where a run would.
 
     Raises:
-        ValueError: Naming ``field`` when a split is empty or too small to divide.
+        ValueError: Naming ``field`` (and the data set, for a registry task) when a split is empty
+            or too small to divide.
     """
+    where, fix = _where(task, field)
+    kind = type(task.source).__name__
     size = len(task.source.dataset("train", None))
     if size == 0:
         raise ValueError(
-            f"{field} (task {task.name!r}): the train split of {type(task.source).__name__} is empty; "
-            f"point {field}.source at data (held-out images for choosing alpha come from it)."
+            f"{where}: the train split of {kind} is empty (it is trained on and gives the held-out images); {fix}."
+        )
+    test_size = len(task.source.dataset("test", None))
+    if test_size == 0:
+        raise ValueError(
+            f"{where}: the test split of {kind} is empty ({size} train images; the final report measures the test "
+            f"split); {fix}."
         )
     seed = stable_seed(split_seed, task.name)
     if task.heldout_from == "val":
         val_size = len(task.source.dataset("val", None))
         if val_size == 0:
-            raise ValueError(f"{field} (task {task.name!r}): the val split of {type(task.source).__name__} is empty.")
+            raise ValueError(
+                f"{where}: the val split of {kind} is empty, and heldout_from: val chooses alpha on it; {fix}, "
+                f"or set {field}.heldout_from: train."
+            )
         chosen = torch.randperm(val_size, generator=torch.Generator().manual_seed(seed))[:max_size]
         return list(range(size)), sorted(chosen.tolist())
     if size < 2:
         raise ValueError(
-            f"{field} (task {task.name!r}): {size} training image cannot give both a training and a "
+            f"{where}: {size} training image cannot give both a training and a "
             "held-out split; give the task more images."
         )
     return heldout_split(size, fraction, max_size, seed)
+
+
+def _where(task: Any, field: str) -> tuple[str, str]:
+    """The task as the user wrote it, for messages, and the fix for a split without images."""
+    dataset = getattr(task, "dataset", None)
+    if dataset is None:
+        return f"{field} (task {task.name!r})", f"point {field}.source at data"
+    folder = getattr(task.source, "data_dir", None)
+    return (
+        f"{field} (dataset: {dataset}, task {task.name!r})",
+        f"the copy{f' in {folder}' if folder else ''} is incomplete or not in the layout docs/datasets.md gives "
+        "(`paint data check --config ...` shows what is there)",
+    )

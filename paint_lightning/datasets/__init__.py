@@ -6,7 +6,8 @@ to see what is on disk.
 """
 
 from paint_lightning.datasets.arrays import CIFAR10, CIFAR100, MNIST, STL10, SVHN, FashionMNIST
-from paint_lightning.datasets.base import DATA_ROOT_ENV, DataNotFoundError, RegistrySource, resolve_root
+from paint_lightning.datasets.base import DATA_ROOT_ENV, RegistrySource, resolve_root
+from paint_lightning.datasets.errors import ChecksumError, DataNotFoundError, DownloadError
 from paint_lightning.datasets.imagenet import ImageNet
 from paint_lightning.datasets.kitti import KittiDistance
 from paint_lightning.datasets.mtsd import MTSD
@@ -39,7 +40,9 @@ __all__ = [
     "SUPPORT_TASKS",
     "SVHN",
     "CLEVRCount",
+    "ChecksumError",
     "DataNotFoundError",
+    "DownloadError",
     "EuroSAT",
     "FashionMNIST",
     "Food101",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from torchvision import datasets as tv
+from torchvision.datasets import utils as tv_utils
 
 from paint_lightning.data.sources import Split
 from paint_lightning.datasets.base import RegistrySource, SplitIndex
@@ -40,6 +41,27 @@ class _TorchvisionArrays(RegistrySource):
     def _fetch(self) -> None:
         for split in self.splits:
             self.tv_class(self.tv_root(), download=True, **self.split_kwargs(split))
+
+    def checksummed_files(self) -> list[tuple[str, str]]:
+        """``(file in the data set's folder, MD5)`` of every file torchvision checks (none for MNIST)."""
+        listed = [*getattr(self.tv_class, "train_list", []), *getattr(self.tv_class, "test_list", [])]
+        meta = getattr(self.tv_class, "meta", None)
+        if isinstance(meta, dict):  # CIFAR's class-name file, checked when the data set is read
+            listed.append([meta["filename"], meta["md5"]])
+        return [(str(name), str(md5)) for name, md5 in listed]
+
+    def absent_files(self) -> list[str]:
+        """The checked files that are not in the data set's folder."""
+        return [name for name, _ in self.checksummed_files() if not (self.data_dir / name).is_file()]
+
+    def failed_checksums(self, err: Exception) -> list[tuple[str, str]]:
+        """The checked files that are present but whose MD5 sum is not torchvision's."""
+        failed = []
+        for name, md5 in self.checksummed_files():
+            path = self.data_dir / name
+            if path.is_file() and not tv_utils.check_integrity(str(path), md5):
+                failed.append((name, md5))
+        return failed
 
 
 class MNIST(_TorchvisionArrays):
@@ -77,6 +99,10 @@ class SVHN(_TorchvisionArrays):
     def split_kwargs(self, split: Split) -> dict[str, Any]:
         """SVHN takes ``split=``."""
         return {"split": split}
+
+    def checksummed_files(self) -> list[tuple[str, str]]:
+        """The train and test ``.mat`` files and their MD5 sums."""
+        return [(tv.SVHN.split_list[split][1], tv.SVHN.split_list[split][2]) for split in self.splits]
 
     def tv_root(self) -> str:
         """Torchvision's SVHN reads its files straight from the folder it is given."""

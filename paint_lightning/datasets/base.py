@@ -20,6 +20,13 @@ from torch.utils.data import Dataset
 from paint_lightning.data.files import LabelledFiles, files_fingerprint
 from paint_lightning.data.sources import ImageSource, Split, Transform
 from paint_lightning.datasets import prompts
+from paint_lightning.datasets.errors import (
+    ChecksumError,
+    DataNotFoundError,
+    DownloadError,
+    checksum_problem,
+    download_problem,
+)
 from paint_lightning.io import file_lock
 
 DATA_ROOT_ENV = "PAINT_DATA_ROOT"
@@ -31,18 +38,6 @@ def resolve_root(root: str | os.PathLike[str] | None) -> Path | None:
     if value is None or not value.strip():
         return None
     return Path(os.path.expandvars(value)).expanduser()
-
-
-class DataNotFoundError(ValueError):
-    """A registry data set's files are missing or incomplete; the message says what to fetch.
-
-    Attributes:
-        what: The problem alone (the message adds the expected layout and how to get the files).
-    """
-
-    def __init__(self, message: str, what: str = "") -> None:
-        super().__init__(message)
-        self.what = what or message
 
 
 @dataclass
@@ -80,6 +75,7 @@ class RegistrySource(ImageSource):
         self.root = resolve_root(root)
         self.download = download
         self._indices: dict[str, SplitIndex] = {}
+        self._fetched: bool | DownloadError = False  # download: true tried once per source; a failure is kept
 
     # -- ImageSource -----------------------------------------------------------------------------
 
@@ -144,6 +140,7 @@ class RegistrySource(ImageSource):
         self._require_root()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._locked_fetch()
+        self._fetched = True
         self._indices.clear()
         for split in self.splits:
             self.index(split)
@@ -165,7 +162,7 @@ class RegistrySource(ImageSource):
         if split not in self._indices:
             self._require_root()
             if self.download and self.downloadable:
-                self._locked_fetch()
+                self._fetch_once()
             index = self._index(split)
             self._check_labels(split, index.labels)
             self._indices[split] = index
@@ -187,7 +184,32 @@ class RegistrySource(ImageSource):
         """
         root = self._require_root()
         with file_lock(root / f".{self.key}.download.lock"):
-            self._fetch()
+            try:
+                self._fetch()
+            except Exception as err:  # whatever stopped torchvision's download: network, disk, a bad archive
+                raise self.download_failed(err) from err
+
+    def _fetch_once(self) -> None:
+        """:meth:`_locked_fetch` on first use; a failed download is not tried again for the next split."""
+        if isinstance(self._fetched, DownloadError):
+            raise self._fetched
+        if not self._fetched:
+            try:
+                self._locked_fetch()
+            except DownloadError as err:
+                self._fetched = err
+                raise
+            self._fetched = True
+
+    def download_failed(self, err: Exception) -> DownloadError:
+        """The error for a download that failed: from where, why, and how to place the files by hand."""
+        what = download_problem(err)
+        return DownloadError(
+            f"dataset {self.key!r} (root={str(self.root)!r}): {what}.\nPlace the files by hand instead, in this "
+            f"layout (docs/datasets.md):\n{self.layout()}\nWhere to get them: {self.obtain()}\nWith the files in "
+            "place, nothing is downloaded.",
+            what,
+        )
 
     def missing(self, what: str) -> DataNotFoundError:
         """The error for missing or incomplete files: what is wrong, the layout, how to get it."""
@@ -209,11 +231,40 @@ class RegistrySource(ImageSource):
             )
 
     def torchvision(self, factory: Callable[[], Any], what: str) -> Any:
-        """Builds a torchvision data set, turning its 'not found' errors into :meth:`missing`."""
+        """Builds a torchvision data set, turning its 'not found or corrupted' errors into :meth:`missing`.
+
+        Files that are there but fail torchvision's MD5 check (:meth:`failed_checksums`) are said to be so.
+        """
         try:
             return factory()
         except (RuntimeError, FileNotFoundError) as err:
+            failed = self.failed_checksums(err)
+            if failed:
+                raise self.corrupt(failed) from err
+            absent = self.absent_files()
+            if absent:
+                raise self.missing(f"{', '.join(absent)} not found in {self.data_dir}") from err
             raise self.missing(f"{what} ({type(err).__name__}: {err})") from err
+
+    def absent_files(self) -> list[str]:
+        """Files torchvision needs that are not there (subclasses that know them; empty here)."""
+        return []
+
+    def failed_checksums(self, err: Exception) -> list[tuple[str, str]]:
+        """``(file, expected MD5)`` of the files present that fail torchvision's check, after ``err``.
+
+        Empty here; subclasses whose torchvision class checks MD5 sums say which of their files fail.
+        """
+        return []
+
+    def corrupt(self, failed: Sequence[tuple[str, str]]) -> ChecksumError:
+        """The error for files that are there but fail torchvision's MD5 check, and what to do."""
+        what = checksum_problem(failed, self.data_dir)
+        return ChecksumError(
+            f"dataset {self.key!r} (root={str(self.root)!r}): {what}.\nExpected layout:\n{self.layout()}\n"
+            f"How to get it: {self.obtain()}",
+            what,
+        )
 
     def _check_labels(self, split: str, labels: list[int]) -> None:
         count = len(self.classnames)

@@ -22,11 +22,12 @@ from typing import Any
 
 from paint_lightning.data.overlap import describe_overlap, find_overlaps
 from paint_lightning.data.sources import ImageSource
+from paint_lightning.data.splits import task_split
 from paint_lightning.data.tasks import Task, resolve_task
-from paint_lightning.datasets.base import DataNotFoundError
+from paint_lightning.datasets.errors import ChecksumError, DataNotFoundError, DownloadError
 from paint_lightning.datasets.registry import REGISTRY, options_of
 
-_OK, _MISSING = "[ok]     ", "[MISSING]"
+_OK, _MISSING, _BAD_MD5 = "[ok]     ", "[MISSING]", "[BAD MD5]"
 _PAD = " " * 10
 
 
@@ -59,15 +60,22 @@ def data_main(argv: Sequence[str]) -> None:
 
 
 def run(action: str, configs: Sequence[str], overrides: Sequence[str] = (), verbose: bool = False, quick: bool = False):
-    """Checks (after downloading, for ``download``) every task of the composed configs; True if all are there."""
-    entries = config_tasks(configs, overrides)
+    """Checks (after downloading, for ``download``) every task of the composed configs; True if all are there.
+
+    A task passes only if a run could use it: its splits are read, and divided into train and
+    held-out images with the config's ``data.heldout_fraction``, ``heldout_max`` and ``split_seed``
+    as ``paint fit`` divides them (no empty split).
+    """
+    data = _parse_data(configs, overrides)
+    entries = _entries(data)
+    settings = {key: data.get(key) for key in ("heldout_fraction", "heldout_max", "split_seed")}
     print(f"paint data {action}: {len(entries)} tasks from {' + '.join(configs)}\n")
     missing = 0
     for field, role, namespace in entries:
         task, error = _build(namespace)
         if action == "download" and task is not None:
             _download(task.name, task.source)
-        lines, fine = check_task(task, error, role, field, verbose, quick)
+        lines, fine = check_task(task, error, role, field, verbose, quick, settings)
         missing += not fine
         print("\n".join(lines) + "\n")
     print(
@@ -78,6 +86,19 @@ def run(action: str, configs: Sequence[str], overrides: Sequence[str] = (), verb
 
 def config_tasks(configs: Sequence[str], overrides: Sequence[str] = ()) -> list[tuple[str, str, Any]]:
     """``(field, role, task namespace)`` of every patch, support and transfer task, parsed as ``paint fit`` would."""
+    return _entries(_parse_data(configs, overrides))
+
+
+def _entries(data: Any) -> list[tuple[str, str, Any]]:
+    return [
+        (f"data.{role}[{i}]", role, namespace)
+        for role in ("patch", "support", "transfer")
+        for i, namespace in enumerate(data.get(role) or [])
+    ]
+
+
+def _parse_data(configs: Sequence[str], overrides: Sequence[str] = ()) -> Any:
+    """The ``data`` section of the composed configs, parsed as ``paint fit`` would."""
     from paint_lightning.cli import PaintCLI
     from paint_lightning.data import PaintDataModule
     from paint_lightning.models import PaintModule
@@ -102,11 +123,7 @@ def config_tasks(configs: Sequence[str], overrides: Sequence[str] = ()) -> list[
     finally:
         sys.argv = argv
         seed_log.setLevel(level)
-    return [
-        (f"data.{role}[{i}]", role, namespace)
-        for role in ("patch", "support", "transfer")
-        for i, namespace in enumerate(data.get(role) or [])
-    ]
+    return data
 
 
 def _build(namespace: Any) -> tuple[Task | None, str | None]:
@@ -128,55 +145,77 @@ def _download(name: str, source: ImageSource) -> None:
         try:
             source.fetch()
         except Exception as err:
-            print(f"  download of {name} failed: {type(err).__name__}: {err}")
+            print(f"  download of {name} failed: {_message(err) if isinstance(err, DataNotFoundError) else err}")
     else:
         print(f"{name}: cannot be downloaded automatically; see below.")
 
 
 def check_task(
-    task: Task | None, error: str | None, role: str, field: str, verbose: bool = False, quick: bool = False
+    task: Task | None,
+    error: str | None,
+    role: str,
+    field: str,
+    verbose: bool = False,
+    quick: bool = False,
+    settings: dict[str, Any] | None = None,
 ) -> tuple[list[str], bool]:
-    """Report lines for one task, and whether its data is all there."""
+    """Report lines for one task, and whether its data is all there.
+
+    With ``settings`` (``heldout_fraction``, ``heldout_max``, ``split_seed``), the task's splits are also
+    divided as a run divides them (:func:`~paint_lightning.data.splits.task_split`), so an empty or
+    too small split fails here as it would fail ``paint fit``.
+    """
     if task is None:
         return [f"{_MISSING} {field} ({role}): the task cannot be built", f"{_PAD}{error}"], False
     source = task.source
     assert source is not None
     lines = [f"{{status}} {task.name} ({field}, {role}): {_what(task)}"]
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []  # (split, or "" for the task; message)
+    corrupt = False  # files there but failing torchvision's MD5 check
+    download_failed = False
     try:
         spec = resolve_task(task, role, field)  # type: ignore[arg-type]
         classnames = spec.classnames
     except Exception as err:
-        problems.append(_message(err))
+        problems.append(("", _message(err)))
         classnames = []
     for split in source.splits:
         try:
             dataset = source.dataset(split, None)
             labels = source.labels(split)
         except Exception as err:
-            problems.append(f"{split}: {_message(err)}")
+            problems.append((split, _message(err)))
+            corrupt = corrupt or isinstance(err, ChecksumError)
+            download_failed = download_failed or isinstance(err, DownloadError)
             continue
         samples = getattr(dataset, "samples", None)
         paths = [str(s[0]) for s in samples] if isinstance(samples, list) and samples and len(samples[0]) == 2 else []
         lines.append(f"{_PAD}{split + ':':6} {len(dataset):,} images{_class_counts(labels, classnames, verbose)}")
         absent = [] if quick else [p for p in paths if not _exists(p)]
         if absent:
-            problems.append(f"{split}: {len(absent):,} listed image files are missing (first: {absent[0]})")
+            problems.append((split, f"{len(absent):,} listed image files are missing (first: {absent[0]})"))
+    if settings is not None and not problems:
+        try:
+            task_split(task, field, settings["heldout_fraction"], settings["heldout_max"], settings["split_seed"])
+        except ValueError as err:
+            problems.append(("", _message(err)))
     try:  # the check a run makes (paint_lightning.data.overlap); an unreadable split is reported above
         overlaps = find_overlaps(source, task.heldout_from, role)
     except Exception:
         overlaps = []
-    problems += [describe_overlap(overlap, task.heldout_from, role) for overlap in overlaps]
+    problems += [("", describe_overlap(overlap, task.heldout_from, role)) for overlap in overlaps]
     if problems:
-        lines += [f"{_PAD}problem: {p}" for p in problems]
+        lines += [f"{_PAD}problem: {p}" for p in _merged(problems)]
         layout, how = source.layout(), source.obtain()
         if layout:
             lines += [f"{_PAD}expected layout:", *(f"{_PAD}  {line}" for line in layout.splitlines())]
         if how:
             lines += [f"{_PAD}how to get it: {how.splitlines()[0]}", *(f"{_PAD}  {x}" for x in how.splitlines()[1:])]
-        if source.can_fetch():
+        if download_failed:
+            lines.append(f"{_PAD}  -> the download failed: place the files by hand as laid out above, then check again")
+        elif source.can_fetch():
             lines.append(f"{_PAD}  -> `paint data download` with the same --config fetches it (or set download: true)")
-    lines[0] = lines[0].format(status=_MISSING if problems else _OK)
+    lines[0] = lines[0].format(status=(_BAD_MD5 if corrupt else _MISSING) if problems else _OK)
     return lines, not problems
 
 
@@ -210,6 +249,14 @@ def _unwrap(message: str) -> str:
         if useful:
             return useful[0]
     return message.strip()
+
+
+def _merged(problems: list[tuple[str, str]]) -> list[str]:
+    """One line per distinct message, prefixed by the splits that gave it (none if the task as a whole did)."""
+    splits: dict[str, list[str]] = {}
+    for split, message in problems:
+        splits.setdefault(message, []).append(split)
+    return [message if "" in where else f"{', '.join(where)}: {message}" for message, where in splits.items()]
 
 
 def _message(err: Exception) -> str:

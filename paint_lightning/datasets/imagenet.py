@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from torchvision import datasets as tv
 from torchvision.datasets.folder import IMG_EXTENSIONS, make_dataset
+from torchvision.datasets.imagenet import ARCHIVE_META
 
 from paint_lightning.data.sources import Split
 from paint_lightning.datasets.base import RegistrySource, SplitIndex, sorted_files
@@ -53,6 +56,14 @@ archives above (ILSVRC 2012) into imagenet/; they are extracted on first use. A 
         pairs = make_dataset(str(folder), {wnid: i for i, wnid in enumerate(classes)}, extensions=IMG_EXTENSIONS)
         files, labels = sorted_files(pairs)
         return SplitIndex(labels, files, self.data_dir)
+
+    def failed_checksums(self, err: Exception) -> list[tuple[str, str]]:
+        """The archive torchvision found corrupted (it was checked to be there before torchvision read it)."""
+        match = re.search(r"archive (\S+) is not present in the root directory or is corrupted", str(err))
+        meta = {name: md5 for name, md5 in ARCHIVE_META.values()}
+        if match and match.group(1) in meta and (self.data_dir / match.group(1)).is_file():
+            return [(match.group(1), meta[match.group(1)])]
+        return []
 
     def _classes(self) -> list[str]:
         train = self.data_dir / "train"

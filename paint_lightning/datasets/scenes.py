@@ -158,12 +158,13 @@ Training_01.txt, Testing_01.txt    (official partitions, from Partitions.zip; al
         return folders
 
     def _list_all(self) -> tuple[list[str], list[int]]:
-        index = {folder: i for i, folder in enumerate(self.class_folders())}
-        pairs = []
-        for path in self.data_dir.rglob("sun_*.jpg"):
-            folder = path.parent.relative_to(self.data_dir).as_posix()
-            if folder in index:
-                pairs.append((path, index[folder]))
+        # Each class folder is listed itself (not a recursive walk of the root, which would skip class
+        # or letter folders that are symbolic links to another disk).
+        pairs = [
+            (path, label)
+            for label, folder in enumerate(self.class_folders())
+            for path in (self.data_dir / folder).glob("sun_*.jpg")
+        ]
         return sorted_files(pairs)
 
     def _index(self, split: Split) -> SplitIndex:

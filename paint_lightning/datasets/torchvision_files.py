@@ -95,8 +95,14 @@ GT-final_test.csv                                           (Filename;...;ClassI
         if split == "train":
             training = self.data_dir / "GTSRB" / "Training"
             folders = sorted(p.name for p in training.iterdir() if p.is_dir()) if training.is_dir() else []
-            if folders and folders != [f"{i:05d}" for i in range(len(folders))]:
-                raise self.missing(f"class folders of {training} are not 00000, 00001, ... in order: {folders[:5]}...")
+            expected = [f"{i:05d}" for i in range(len(self.classnames))]
+            if folders and folders != expected:
+                lacking, extra = sorted(set(expected) - set(folders)), sorted(set(folders) - set(expected))
+                wrong = [f"{_names(lacking)} missing"] if lacking else []
+                wrong += [f"{_names(extra)} not class ids of GTSRB"] if extra else []
+                raise self.missing(
+                    f"{training} must hold one folder per class id, 00000 to {expected[-1]}: {'; '.join(wrong)}"
+                )
             self.expect_classes(folders, training)
         gtsrb = self.torchvision(lambda: tv.GTSRB(str(self.root), split=split), f"the {split} split is missing")
         files, labels = sorted_files(gtsrb._samples)
@@ -130,11 +136,12 @@ meta/train.json, meta/test.json  ({dish: ["<dish>/<id>", ...]})
 
 
 class CLEVRCount(RegistrySource):
-    """CLEVR object counting (torchvision ``CLEVRClassification``): how many objects (3 to 10).
+    """CLEVR object counting (torchvision ``CLEVRClassification``): how many objects, 8 classes (3 to 10).
 
     CLEVR's test split has no labels, so its official val split (15,000) is the test split and the
     held-out images are carved from train (70,000). Each image's label is the class whose stored
-    name is its object count (names are digits or number words).
+    name is its object count (names are digits or number words): with the stored names "3".."10",
+    label ``i`` is ``3 + i`` objects, CLIP's 8-way protocol (torchvision's own label is the count).
     """
 
     key = "clevr_count"
@@ -163,6 +170,12 @@ CLEVR_v1.0/scenes/CLEVR_train_scenes.json, CLEVR_val_scenes.json
 
     def _fetch(self) -> None:
         tv.CLEVRClassification(str(self.root), download=True)
+
+
+def _names(items: list[str], most: int = 10) -> str:
+    """``a, b, c`` (the first ``most`` of them, then how many more)."""
+    more = f" and {len(items) - most} more" if len(items) > most else ""
+    return ", ".join(items[:most]) + more
 
 
 _WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]

@@ -146,6 +146,30 @@ def test_image_in_two_splits_is_an_error(parts: Path) -> None:
         source.dataset("train")
 
 
+def test_every_split_of_a_leaky_source_gives_the_same_error(parts: Path) -> None:
+    """Whichever split is read first, each split refuses, naming the pair in split order."""
+    _write(parts / "leaky_test.csv", [("img/gear_2.png", "gear"), ("./img/bolt_1.png", "bolt")])
+    messages = []
+    for order in (("test", "train"), ("train", "test")):
+        source = CSVSource(str(parts / "train.csv"), str(parts / "leaky_test.csv"))
+        for split in order:
+            with pytest.raises(ValueError) as info:
+                source.labels(split)
+            messages.append(str(info.value))
+    assert len(set(messages)) == 1 and "train.csv (train) and " in messages[0]
+
+
+def test_header_only_file_says_it_has_no_rows(parts: Path) -> None:
+    source = CSVSource(str(_write(parts / "empty.csv", [])), str(parts / "test.csv"))
+    with pytest.raises(ValueError, match=r"empty.csv: no rows \(only a header\); list the train images"):
+        source.classnames  # noqa: B018 - the property reads the file
+    with_names = CSVSource(
+        str(parts / "train.csv"), str(_write(parts / "empty.csv", [])), classnames=["bolt", "gear", "nut"]
+    )
+    with pytest.raises(ValueError, match=r"empty.csv: no rows; list at least one image of the test split"):
+        with_names.labels("test")
+
+
 def test_missing_file_and_header_errors(parts: Path) -> None:
     with pytest.raises(ValueError, match=r"source.test='.*nope.csv': label file not found"):
         CSVSource(str(parts / "train.csv"), str(parts / "nope.csv"))

@@ -292,7 +292,7 @@ EXPECTED: dict[str, dict[str, list[int] | int]] = {
     "stl10": {"train": [0, 1, 9], "test": [9, 2]},
     "food101": {"train": [*range(100), 100, 100], "test": [*range(100), 100, 100]},
     "fashion_mnist": {"train": [0, 1, 2, 3, 4, 9], "test": [7, 8, 9]},
-    "clevr_count": {"train": [3, 10, 5, 4], "test": [6, 3]},
+    "clevr_count": {"train": [0, 7, 2, 1], "test": [3, 0]},  # counts 3, 10, 5, 4 / 6, 3
     "mtsd": {"train": [0, 1, 1, 2], "test": [0, 1, 2]},
 }
 

@@ -36,7 +36,10 @@ def test_check_reports_each_task_and_what_to_fetch(tmp_path: Path, monkeypatch, 
     assert "train: 6 images, 6/10 classes (1 to 1 per class); no images of ['5', '6', '7', '8']" in out
     assert "test:  3 images, 3/10 classes" in out and "\n            9: 1\n" in out  # per-class counts
     assert "[MISSING] cifar10 (data.support[0], support)" in out
-    assert "problem: train: the train split is not readable" in out
+    assert (
+        "problem: train, test: data_batch_1, data_batch_2, data_batch_3, data_batch_4, data_batch_5, test_batch" in out
+    )
+    assert "batches.meta not found in " in out
     assert f"{tmp_path / 'root' / 'cifar-10-batches-py'}/" in out and "data_batch_1 ... data_batch_5" in out
     assert "https://www.cs.toronto.edu/~kriz/cifar.html" in out and "`paint data download`" in out
     assert "[MISSING] data.support[1] (support): the task cannot be built" in out
@@ -159,3 +162,74 @@ def test_check_needs_no_model_section(tmp_path: Path, capsys) -> None:
     config.write_text(f"data:\n  patch: [{{dataset: mnist, root: {tmp_path}}}]\n")
     main(["data", "check", "--config", str(config)])
     assert "[ok]      mnist (data.patch[0], patch)" in capsys.readouterr().out
+
+
+def _csv_task(tmp_path: Path, train_rows: str, test_rows: str) -> str:
+    from tests.datasets.fakes import put
+
+    for name in ("a.jpg", "b.jpg"):
+        put(tmp_path / "own" / name)
+    (tmp_path / "own" / "train.csv").write_text("path,label\n" + train_rows)
+    (tmp_path / "own" / "test.csv").write_text("path,label\n" + test_rows)
+    files = f"train: {tmp_path / 'own' / 'train.csv'}, test: {tmp_path / 'own' / 'test.csv'}"
+    return _config(
+        tmp_path, f"  patch:\n    - {{name: own, source: {{class_path: CSVSource, init_args: {{{files}}}}}}}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("train_rows", "test_rows", "problem"),
+    [
+        ("", "a.jpg,cat\n", "problem: /"),  # header only: one line for the task, not one per split
+        ("a.jpg,cat\nb.jpg,dog\n", "a.jpg,cat\n", "problem: train, test: image /"),  # both splits list a.jpg
+    ],
+)
+def test_check_reports_a_csv_problem_once(tmp_path: Path, capsys, train_rows: str, test_rows: str, problem: str):
+    with pytest.raises(SystemExit):
+        main(["data", "check", "--config", _csv_task(tmp_path, train_rows, test_rows)])
+    out = capsys.readouterr().out
+    assert out.count("problem:") == 1 and problem in out, out
+    assert ("no rows (only a header)" in out) if not train_rows else ("is listed in both" in out)
+
+
+def test_check_says_files_failed_the_md5_check(tmp_path: Path, capsys) -> None:
+    from tests.datasets.fakes import fake_svhn
+
+    fake_svhn(tmp_path)  # the real file names, other contents
+    with pytest.raises(SystemExit):
+        main(["data", "check", "--config", _config(tmp_path, f"  patch:\n    - {{dataset: svhn, root: {tmp_path}}}\n")])
+    out = capsys.readouterr().out
+    assert "[BAD MD5] svhn (data.patch[0], patch)" in out and "not found or corrupted" not in out
+    assert "problem: train, test: train_32x32.mat (MD5 should be e26dedcc434d2e4c54c9b2d4a06d8373)" in out
+
+
+def test_check_fails_where_fit_would_and_both_name_the_dataset(tmp_path: Path, capsys) -> None:
+    """EuroSAT with one image per class has an empty seeded test split; SUN397 without images has no train split."""
+    from paint_lightning.data import PaintDataModule, Task
+    from paint_lightning.data.synthetic import ColourPatchSource
+    from tests.datasets.fakes import EUROSAT_CLASSES, SUN_CLASSES, put
+
+    for name in EUROSAT_CLASSES:
+        put(tmp_path / "eurosat" / "2750" / name / f"{name}_1.jpg")
+    (tmp_path / "SUN397").mkdir()
+    (tmp_path / "SUN397" / "ClassName.txt").write_text("\n".join(SUN_CLASSES) + "\n")  # class folders not found
+    data = f"  patch:\n    - {{dataset: eurosat, root: {tmp_path}}}\n"
+    data += f"  support:\n    - {{dataset: sun397, root: {tmp_path}, options: {{partition: null}}}}\n"
+    with pytest.raises(SystemExit) as info:
+        main(["data", "check", "--config", _config(tmp_path, data)])
+    out = capsys.readouterr().out
+    assert info.value.code == 1 and "0 of 2 tasks have their data." in out and "[ok]" not in out
+    assert "[MISSING] eurosat (data.patch[0], patch)" in out and "[MISSING] sun397 (data.support[0], support)" in out
+    patch = Task("colours", ColourPatchSource(num_classes=2))
+    eurosat = Task(dataset="eurosat", root=str(tmp_path))
+    sun397 = Task(dataset="sun397", root=str(tmp_path), options={"partition": None})
+    for field, split, build in (
+        ("data.patch[0]", "test", lambda: PaintDataModule(patch=[eurosat], num_workers=0)),
+        ("data.support[0]", "train", lambda: PaintDataModule(patch=[patch], support=[sun397], num_workers=0)),
+    ):
+        with pytest.raises(ValueError) as fit:
+            build()
+        message = str(fit.value)  # what paint fit says: the field and the data set the user wrote
+        dataset = "eurosat" if split == "test" else "sun397"
+        assert message.startswith(f"{field} (dataset: {dataset}, task '{dataset}'): the {split} split"), message
+        assert ".source" not in message and f"problem: {message}" in out

@@ -34,7 +34,7 @@ EXPECTED_COUNTS = {
     "food101": 101,
     # application tasks
     "fashion_mnist": 10,
-    "clevr_count": 11,  # indexed by object count 0..10 (torchvision's CLEVRClassification label)
+    "clevr_count": 8,  # counts 3..10, CLIP's protocol
     "mtsd": 0,  # templates only; names come from the user's folders
 }
 
@@ -233,20 +233,24 @@ def test_resisc45_matches_sorted_folder_order(tmp_path: Path) -> None:
     assert tuple(c.replace("_", " ") for c in classes) == classnames
 
 
-def test_clevr_count_index_is_torchvisions_label(tmp_path: Path) -> None:
+def test_clevr_count_has_clips_eight_classes_for_counts_three_to_ten(tmp_path: Path) -> None:
+    from paint_lightning.datasets import CLEVRCount
+
     data = tmp_path / "clevr" / "CLEVR_v1.0"
     (data / "images" / "train").mkdir(parents=True)
     (data / "scenes").mkdir()
     scenes = []
-    for index, count in enumerate((3, 10, 7)):
+    counts = (3, 10, 7, 4)
+    for index, count in enumerate(counts):
         filename = f"CLEVR_train_{index:06d}.png"
         Image.new("RGB", (4, 4)).save(data / "images" / "train" / filename)
         scenes.append({"image_filename": filename, "objects": [{}] * count})
     (data / "scenes" / "CLEVR_train_scenes.json").write_text(json.dumps({"scenes": scenes}))
-    dataset = tvd.CLEVRClassification(tmp_path, split="train")
-    classnames = load("clevr_count").classnames
-    assert [classnames[dataset[i][1]] for i in range(len(dataset))] == ["3", "10", "7"]
-    assert classnames == tuple(str(count) for count in range(11))
+    assert [tvd.CLEVRClassification(tmp_path, split="train")[i][1] for i in range(4)] == list(counts)
+    source = CLEVRCount(root=str(tmp_path))
+    assert source.classnames == [str(count) for count in range(3, 11)]  # an 8-way head, as CLIP's protocol
+    labels = source.labels("train")
+    assert labels == [0, 7, 4, 1] and [source.classnames[label] for label in labels] == ["3", "10", "7", "4"]
 
 
 # --- stored files that break the format are refused -------------------------------------------------

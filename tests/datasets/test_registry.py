@@ -23,7 +23,7 @@ from tests.datasets.fakes import trust_fake_checksums
 CLASS_COUNTS = {
     "cars": 196, "dtd": 47, "eurosat": 10, "gtsrb": 43, "kitti_distance": 4, "mnist": 10, "resisc45": 45,
     "sun397": 397, "svhn": 10, "imagenet": 1000, "cifar10": 10, "cifar100": 100, "stl10": 10, "food101": 101,
-    "fashion_mnist": 10,
+    "fashion_mnist": 10, "clevr_count": 8,
 }  # fmt: skip
 
 
