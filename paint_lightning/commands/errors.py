@@ -24,6 +24,8 @@ import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from paint_lightning.errors import UserError
+
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 TRACEBACK_FLAG = "--traceback"
 TRACEBACK_ENV = "PAINT_TRACEBACK"
@@ -40,19 +42,6 @@ _NON_FINITE = re.compile(
 )
 # What a float field needs beyond being finite, for the one-line answer to `--model.lr nan`.
 _FINITE_HINTS = {"model.lr": "a finite positive number, e.g. 1e-5"}
-
-
-class UserError(Exception):
-    """A mistake of the user, with the message to show.
-
-    Args:
-        message: What is wrong and how to fix it.
-        exit_code: 2 for the configuration or arguments, 1 otherwise.
-    """
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 @contextlib.contextmanager
@@ -82,6 +71,10 @@ def guarded(run: Callable[[], None], show_traceback: bool, command: str = "paint
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)
         sys.exit(130)
+    except BrokenPipeError:
+        # The reader went away (`paint data check ... | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
     except Exception as err:
         message = user_message(err)
         if message is not None and not show_traceback:

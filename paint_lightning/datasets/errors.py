@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from paint_lightning.commands.errors import UserError
+from paint_lightning.errors import UserError
 
 
 class DataNotFoundError(ValueError):

@@ -22,3 +22,17 @@ def test_paint_test_prints_the_table_and_nothing_per_loader(tiny_run, zero_shot_
     lines = (captured.out + captured.err).strip().splitlines()
     assert "alpha* = " in lines[0]  # the sweep's line, then only its warnings (tiny held-out sets)
     assert all(line.startswith("Warning: Alpha* may not mean much") for line in lines[1:])
+
+
+def test_a_closed_pipe_ends_quietly_not_as_a_bug() -> None:
+    import subprocess
+    import sys
+
+    # The reader is gone before paint writes (as with `paint data list | head -1` on a long output).
+    process = subprocess.Popen(
+        [sys.executable, "-m", "paint_lightning", "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    process.stdout.close()
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 141
+    assert "bug" not in err and "Traceback" not in err, err
