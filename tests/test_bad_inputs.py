@@ -19,6 +19,7 @@ from paint_lightning import CLIPSource, ImageFolderSource, InterpolationSweep, P
 from paint_lightning.data.synthetic import ColourPatchSource
 from paint_lightning.export import load_patched
 from paint_lightning.models.source import build_clip
+from tests.bad_inputs_front_door import FRONT_DOOR_CASES
 from tests.conftest import TINY_CONFIG
 
 
@@ -286,6 +287,9 @@ CASES: list[tuple[str, Callable[[Path], Any], type[BaseException], str]] = [
         r"model\.clip\.pretrained=.*damaged or truncated",
     ),
 ]
+
+
+CASES += FRONT_DOOR_CASES
 
 
 @pytest.mark.parametrize(("what", "trigger", "error", "pattern"), CASES, ids=[c[0] for c in CASES])
