@@ -147,10 +147,17 @@ def test_two_single_process_nodes_on_localhost_match_one_process(single_process_
     assert _sweep_view(one) == _sweep_view(two)
 
 
-def test_batchnorm_tower_under_ddp_is_swept_and_saved_with_the_same_statistics(tmp_path) -> None:
-    """Each DDP process updates BatchNorm statistics on its own batches; the sweep must evaluate
-    (and the checkpoint hold) one set of statistics, so a 1-process sweep of the checkpoint
-    reproduces the 2-process fit's last sweep exactly."""
+def test_batchnorm_statistics_are_pooled_for_the_sweep_and_export_and_training_keeps_its_own(tmp_path) -> None:
+    """Each DDP process updates BatchNorm statistics on its own batches. The sweep and the export use
+    them pooled across processes (the pooled variance, not the mean of the variances), and so does
+    the checkpoint taken after the sweep (a 1-process sweep of it reproduces the 2-process fit's);
+    each process's live buffers are left as training made them. Odd held-out sets: unequal shards."""
+    import torch
+
+    from paint_lightning.callbacks.batchnorm import TRAINING_BUFFERS, pool_moments
+    from paint_lightning.export import load_patched
+    from paint_lightning.models import PaintModule
+
     _paint(
         "fit",
         "--config",
@@ -158,16 +165,34 @@ def test_batchnorm_tower_under_ddp_is_swept_and_saved_with_the_same_statistics(t
         *DDP,
         f"--trainer.default_root_dir={tmp_path / 'fit'}",
         "--sweep.final_test=false",
-        "--trainer.limit_val_batches=0",  # no validation pass whose DDP forward would broadcast rank 0's buffers
-        "--trainer.callbacks+=tests.probes.BatchNormDigest",
-        f"--trainer.callbacks.directory={tmp_path / 'digests'}",
+        "--data.heldout_max=45",
+        "--trainer.callbacks+=tests.probes.BatchNormStatistics",
+        f"--trainer.callbacks.directory={tmp_path / 'stats'}",
     )
-    digests = [json.loads(p.read_text()) for p in sorted((tmp_path / "digests").glob("rank*.json"))]
-    assert len(digests) == 2 and digests[0]["buffers"] > 0
-    assert digests[0]["sha256"] == digests[1]["sha256"]  # both processes evaluated the same statistics
+    ranks = [json.loads(p.read_text()) for p in sorted((tmp_path / "stats").glob("rank*.json"))]
+    assert len(ranks) == 2 and ranks[0]["trained"]
+    for rank in ranks:
+        assert rank["end"] == rank["trained"]  # the sweep and the export left the live buffers alone
+    assert ranks[0]["trained"] != ranks[1]["trained"]  # the processes' own statistics differ: a real test
+    checkpoint_path = _checkpoint(tmp_path / "fit")
+    checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+    for layer, stats in ranks[0]["trained"].items():
+        key = f"clip.visual.{layer}"
+        means = torch.tensor([r["trained"][layer]["mean"] for r in ranks], dtype=torch.float64)
+        variances = torch.tensor([r["trained"][layer]["var"] for r in ranks], dtype=torch.float64)
+        mean, variance = pool_moments(means, variances)
+        assert torch.equal(checkpoint["state_dict"][f"{key}.running_mean"], mean.float())
+        assert torch.equal(checkpoint["state_dict"][f"{key}.running_var"], variance.float())
+        assert not torch.equal(variance.float(), variances.mean(0).float())
+        assert checkpoint[TRAINING_BUFFERS][f"{key}.running_var"].tolist() == stats["var"]  # rank 0's, to resume
+    exported, meta = load_patched(next((tmp_path / "fit").rglob("patched.safetensors")))
+    expected = PaintModule.load_from_checkpoint(checkpoint_path, weights_only=True).patched_state_dict(meta["alpha"])
+    assert exported.keys() == expected.keys()
+    assert all(torch.equal(exported[key], expected[key]) for key in expected)  # the pooled statistics
     (fit,) = _reports(tmp_path / "fit")
-    (validate,) = _validate(_checkpoint(tmp_path / "fit"), tmp_path, [], config=TINY_RESNET)
+    (validate,) = _validate(checkpoint_path, tmp_path, ["--data.heldout_max=45"], config=TINY_RESNET)
     assert _sweep_view(validate) == _sweep_view(fit)
+    assert {name: task["num_examples"] for name, task in fit["tasks"].items()} == {"patches": 45, "other": 45}
 
 
 def test_heldout_set_smaller_than_the_number_of_processes_does_not_hang(tmp_path) -> None:

@@ -118,8 +118,8 @@ def export_patched_model(
     """
     alpha = record["selected_alpha"]
     mix = Mix.from_json(record.get("selected_mix", alpha))
-    runtime.synchronise()
-    state = runtime.full_state(mix)  # every process: a sharded model is gathered
+    with runtime.synchronised():  # the pooled BatchNorm statistics go into the export; training's stay
+        state = runtime.full_state(mix)  # every process: a sharded model is gathered
     weights = directory / "patched.safetensors"
     if runtime.trainer.is_global_zero:
         index = record["alphas"].index(alpha)

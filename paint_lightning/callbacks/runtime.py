@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from typing import Any, Protocol, runtime_checkable
 
 import torch
@@ -10,7 +11,8 @@ from lightning.pytorch import LightningModule, Trainer
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from paint_lightning.callbacks.towers import averaged_model, sync_batchnorm
+from paint_lightning.callbacks.batchnorm import pooled_batchnorm
+from paint_lightning.callbacks.towers import averaged_model
 from paint_lightning.engine.counts import Counts, TaskCounts
 from paint_lightning.engine.protocol import Patchable, patch_tensors, reshard
 from paint_lightning.engine.sweeper import Sweeper
@@ -91,13 +93,29 @@ class SweepRuntime:
         """Examples per test set."""
         return {name: len(data) for name, data in self.datamodule.cached_test_sets().items()}  # type: ignore[arg-type]
 
-    def synchronise(self) -> None:
-        """Averages BatchNorm statistics of the tower(s) across processes (no-op in one process)."""
-        if self.trainer.world_size > 1:
-            mean = self._reduce("mean")
-            sync_batchnorm(self.model.patch_towers()[0], mean)
+    @contextmanager
+    def synchronised(self) -> Iterator[dict[str, Tensor]]:
+        """The tower(s) with BatchNorm statistics pooled across processes inside the block.
+
+        Collective. Every process then evaluates (and rank 0 exports) the same weights; on leaving
+        the block each process's own statistics are back, bit for bit, so training continues as
+        without the sweep. No-op in one process.
+
+        Yields:
+            The live tower's pooled statistics, by their names in the module's state dict (empty in
+            one process and for towers without BatchNorm).
+        """
+        if self.trainer.world_size == 1:
+            yield {}
+            return
+        gather = self._gather()
+        tower = self.model.patch_towers()[0]
+        prefix = next(name for name, module in self.model.named_modules() if module is tower)
+        with ExitStack() as stack:
+            pooled = stack.enter_context(pooled_batchnorm(tower, gather))
             if self.averaged is not None:
-                sync_batchnorm(self.averaged.patch_towers()[0], mean)
+                stack.enter_context(pooled_batchnorm(self.averaged.patch_towers()[0], gather))
+            yield {f"{prefix}.{name}" if prefix else name: value for name, value in pooled.items()}
 
     def ends(self) -> list[Mapping[str, Tensor]] | None:
         """The end point when it is not the live weights (the weight-averaged copy), on the device."""
@@ -145,6 +163,10 @@ class SweepRuntime:
             combiner.set(mix)
             state = self.trainer.strategy.lightning_module_state_dict()
             return {key: value.detach().to("cpu", copy=True) for key, value in state.items()}
+
+    def _gather(self) -> Callable[[Tensor], Tensor]:
+        strategy = self.trainer.strategy
+        return lambda tensor: torch.as_tensor(strategy.all_gather(tensor))
 
     def _reduce(self, op: str) -> Callable[[Tensor], Tensor]:
         strategy = self.trainer.strategy

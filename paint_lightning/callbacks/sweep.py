@@ -5,26 +5,29 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
+from torch import Tensor
 from typing_extensions import override
 
-from paint_lightning.callbacks.outputs import export_patched_model, log_per_block, log_sweep, write_report
+from paint_lightning.callbacks.batchnorm import restore_training_buffers, swap_in_pooled
+from paint_lightning.callbacks.final_test import evaluate_test, test_checkpoint
+from paint_lightning.callbacks.outputs import export_patched_model, log_sweep, write_report
+from paint_lightning.callbacks.per_block import search_per_block
 from paint_lightning.callbacks.runtime import SweepRuntime, check_setup
-from paint_lightning.engine.alpha_sweep import SweepSettings, measure_missing, sweep_alphas
-from paint_lightning.engine.blockwise import BlockSearch, search_blocks
-from paint_lightning.engine.blockwise_record import comparison_table, per_block_mixes, per_block_test
+from paint_lightning.callbacks.validation import ReplacesValidation
+from paint_lightning.engine.alpha_sweep import SweepSettings, sweep_alphas
+from paint_lightning.engine.blockwise import BlockSearch
 from paint_lightning.engine.counts import TaskCounts
-from paint_lightning.engine.protocol import patch_tensors
-from paint_lightning.engine.record import FINE_TUNED, ZERO_SHOT, final_table, summary_line, test_record
-from paint_lightning.interpolation.mix import Mix, parameter_group
+from paint_lightning.engine.record import FINE_TUNED, ZERO_SHOT, summary_line
+from paint_lightning.interpolation.mix import Mix
 from paint_lightning.interpolation.selection import Criterion
 
 REPORT = "paint_report.json"
 
 
-class InterpolationSweep(Callback):
+class InterpolationSweep(ReplacesValidation):
     """Evaluates ``(1 - alpha) * theta_zero_shot + alpha * theta_fine_tuned`` over alphas.
 
     A thin scheduler around the engine (:mod:`paint_lightning.engine`): at the end of every
@@ -32,15 +35,17 @@ class InterpolationSweep(Callback):
     tasks) is classified at every alpha in one pass (weights interpolated in place, restored bit
     for bit, RNG untouched, so training continues exactly as without the sweep); alpha* is chosen
     by ``criterion``; curves go to TensorBoard and ``paint_report.json``. The sweep's alpha = 1
-    counts are the validation metrics (``val/<task>/acc``), so during ``fit`` Lightning's own
-    validation loop, which would repeat that pass, is switched off. At the end of training the
-    patched model is exported and, with ``final_test``, the zero-shot, fine-tuned and patched
-    models are compared on the test splits. With ``per_block``, the last sweep of a run (and
-    ``paint validate``) goes on to search per-block coefficients from alpha* on the same held-out
-    sets (:mod:`paint_lightning.engine.blockwise`); the finer mix is exported when it wins there,
-    and the final test report shows alpha* and the per-block mix side by side. Under DDP every
-    process evaluates its own shard (no padding), integer counts are summed, and BatchNorm
-    statistics are averaged first, so results do not depend on the number of processes; files are
+    counts are the validation metrics (``val/<task>/acc``), so during ``fit`` the DataModule gives
+    Lightning's validation loop, which would repeat that pass, no batches
+    (:mod:`~paint_lightning.callbacks.validation`); the Trainer's settings are left as given. At the end of
+    training the patched model is exported and, with ``final_test``, the zero-shot, fine-tuned and
+    patched models are compared on the test splits. With ``per_block``, the last sweep of a run
+    (and ``paint validate``) goes on to search per-block coefficients from alpha* on the same
+    held-out sets (:mod:`paint_lightning.engine.blockwise`); the finer mix is exported when it wins
+    there, and the final test report shows alpha* and the per-block mix side by side. Under DDP
+    every process evaluates its own shard (no padding), integer counts are summed, and BatchNorm
+    statistics are pooled across processes for the sweep and the export only (training goes on
+    from each process's own), so results do not depend on the number of processes; files are
     written by global rank 0 only. With Lightning's ``WeightAveraging`` the averaged weights are
     swept and exported. ``paint validate --ckpt_path ...`` sweeps a checkpoint without training;
     ``paint test`` reports zero-shot, fine-tuned and patched test accuracy of a checkpoint.
@@ -121,6 +126,7 @@ class InterpolationSweep(Callback):
         self.zero_shot: dict[str, list[int]] = {}  # held-out counts of the start point, measured once
         self.test_result: dict[str, Any] | None = None
         self.output_dir: Path | None = None  # set in setup(); see _directory()
+        self._pooled: tuple[int, dict[str, Tensor]] | None = None  # (step, BatchNorm stats) of the latest sweep
 
     @property
     def alphas(self) -> list[float]:
@@ -152,6 +158,16 @@ class InterpolationSweep(Callback):
         self.zero_shot = dict(state_dict.get("zero_shot", state_dict.get("zero_shot_counts", {})))
         self.test_result = state_dict.get("test_result")
 
+    @override
+    def on_save_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict[str, Any]) -> None:
+        # Right after a sweep: the BatchNorm statistics it evaluated (and exports); training's go along.
+        if self._pooled is not None and self._pooled[0] == trainer.global_step:
+            swap_in_pooled(checkpoint, self._pooled[1])
+
+    @override
+    def on_load_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict[str, Any]) -> None:
+        restore_training_buffers(pl_module, checkpoint)  # Lightning calls this when resuming a fit only
+
     # -- hooks -----------------------------------------------------------------------------------
 
     @override
@@ -159,10 +175,6 @@ class InterpolationSweep(Callback):
         check_setup(trainer, pl_module, self.settings)
         # trainer.log_dir is a collective under DDP: resolve it here, where every process is.
         self.output_dir = Path(trainer.log_dir or trainer.default_root_dir)
-        if stage == "fit" and trainer.limit_val_batches != 0:
-            # The sweep measures the live weights on the held-out sets; Lightning's validation
-            # loop would repeat that pass every epoch.
-            trainer.limit_val_batches = 0
 
     @override
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
@@ -187,7 +199,7 @@ class InterpolationSweep(Callback):
         assert alpha is not None and mix is not None
         runtime = SweepRuntime(trainer, pl_module, self.chunk_bytes)
         if self.final_test:
-            self.test_result = self.evaluate_test(runtime, alpha)
+            self.test_result = evaluate_test(runtime, self.settings, self.history, alpha)
         if self.export:
             path = export_patched_model(runtime, self.history[-1], self.zero_shot, self.test_result, self._directory())
             what = f"alpha* = {alpha:g}" if mix.is_scalar else f"per-block mix {mix.label()}"
@@ -196,23 +208,8 @@ class InterpolationSweep(Callback):
 
     @override
     def on_test_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        alpha = self.selected_alpha
-        if alpha is None:
-            rank_zero_warn(
-                "No alpha sweep in this checkpoint (was it trained with InterpolationSweep?): "
-                "reporting zero-shot and fine-tuned accuracy only."
-            )
-        elif self.per_block is not None and "per_block" not in self.history[-1]:
-            rank_zero_warn(
-                "sweep.per_block is set but this checkpoint's last sweep has no per-block search (it runs at the "
-                "end of `paint fit` and in `paint validate`): reporting alpha* only."
-            )
         runtime = SweepRuntime(trainer, pl_module, self.chunk_bytes)
-        self.test_result = self.evaluate_test(runtime, alpha, live=runtime.live_counts())
-        for name, row in self.test_result["tasks"].items():
-            for key in ("zero_shot", "fine_tuned", "patched"):
-                if row.get(key) is not None:
-                    pl_module.log(f"test/{name}/{key}", row[key], add_dataloader_idx=False)
+        self.test_result = test_checkpoint(runtime, self.settings, self.history, self.per_block is not None)
         self._write_report(trainer)
 
     # -- the sweep -------------------------------------------------------------------------------
@@ -229,7 +226,6 @@ class InterpolationSweep(Callback):
             live: Counts of the live weights on the held-out sets, if already measured.
         """
         runtime = SweepRuntime(trainer, pl_module, self.chunk_bytes)
-        runtime.synchronise()
         roles = runtime.roles()
         sizes = runtime.heldout_sizes()
         known = {}
@@ -237,7 +233,10 @@ class InterpolationSweep(Callback):
             known[ZERO_SHOT] = TaskCounts.from_json(self.zero_shot)
         if live is not None and all(live.total.get(n) == sizes[n] for n in roles):
             known[FINE_TUNED] = live
-        record, table = sweep_alphas(runtime.measure("heldout"), roles, self.settings, known)
+        with runtime.synchronised() as pooled:
+            record, table = sweep_alphas(runtime.measure("heldout"), roles, self.settings, known)
+        if pooled and runtime.averaged is None and trainer.state.fn == TrainerFn.FITTING:
+            self._pooled = (trainer.global_step, {key: value.detach().cpu() for key, value in pooled.items()})
         self.zero_shot = table[ZERO_SHOT].to_json()
         self._table = table
         record = {
@@ -263,48 +262,8 @@ class InterpolationSweep(Callback):
         if self.per_block is None or not self.history:
             raise RuntimeError("search_blocks needs sweep.per_block and a sweep to start from")
         runtime = SweepRuntime(trainer, pl_module, self.chunk_bytes)
-        runtime.synchronise()
-        record = self.history[-1]
-        groups = [parameter_group(name) for name in patch_tensors(runtime.model)[0]]
-        result = search_blocks(
-            runtime.measure("heldout"),
-            runtime.roles(),
-            self.settings,
-            self.per_block,
-            groups,
-            record["selected_alpha"],
-            self._table,
-        )
-        record["per_block"] = result
-        record["selected_mix"] = result["selected_mix"]
-        log_per_block(trainer, result)
-        rank_zero_info("\n" + comparison_table(result, None))
-        for warning in result["warnings"]:
-            rank_zero_warn(f"Per-block coefficients may not mean much: {warning}")
+        result = search_per_block(runtime, self.settings, self.per_block, self.history[-1], self._table)
         self._write_report(trainer)
-        return result
-
-    def evaluate_test(
-        self, runtime: SweepRuntime, alpha: float | None, live: TaskCounts | None = None
-    ) -> dict[str, Any]:
-        """Zero-shot, fine-tuned and patched accuracy on every test split; prints the table."""
-        runtime.synchronise()
-        roles = runtime.roles()
-        sizes = runtime.test_sizes()
-        table: dict[Mix, TaskCounts] = {}
-        if live is not None and all(live.total.get(n) == sizes[n] for n in roles):
-            table[FINE_TUNED] = live
-        wanted = [ZERO_SHOT, FINE_TUNED] + ([Mix.of(alpha)] if alpha is not None else [])
-        search = self.history[-1].get("per_block") if self.history and alpha is not None else None
-        if search is not None:
-            wanted += per_block_mixes(search)
-        measure_missing(table, runtime.measure("test"), wanted)
-        result = test_record(roles, table, alpha)
-        if alpha is not None:
-            rank_zero_info("\n" + final_table(result["tasks"], alpha, "test", self.settings.start_name))
-        if search is not None:
-            result["per_block"] = per_block_test(roles, table, search)
-            rank_zero_info("\n" + comparison_table(search, result["per_block"]))
         return result
 
     # -- internals -------------------------------------------------------------------------------

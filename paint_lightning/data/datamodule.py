@@ -220,7 +220,14 @@ class PaintDataModule(LightningDataModule):
         return done, done >= self.trainer.num_training_batches
 
     def val_dataloader(self) -> list[DataLoader]:
-        """One loader of ``(images, labels)`` per held-out set, in :meth:`task_specs` order."""
+        """One loader of ``(images, labels)`` per held-out set, in :meth:`task_specs` order.
+
+        None in a ``fit`` whose sweep measures them (see :mod:`paint_lightning.callbacks.validation`).
+        """
+        from paint_lightning.callbacks.validation import replaces_validation  # lazily: the engine imports data
+
+        if self.trainer is not None and replaces_validation(self.trainer):
+            return []
         sets = self.cached_heldout_sets()
         return [self.eval_dataloader(sets[spec.name]) for spec in self.specs]
 

@@ -4,7 +4,7 @@ from pathlib import Path
 import open_clip
 import pytest
 import torch
-from lightning.pytorch import Trainer
+from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from paint_lightning import InterpolationSweep
@@ -35,6 +35,29 @@ def test_training_is_bit_for_bit_the_same_with_and_without_the_sweep(tmp_path) -
         assert torch.equal(a, b), name
         changed |= not torch.equal(a, with_sweep.start_point.tower.state_dict()[name])
     assert changed  # training did move the weights
+
+
+class ValidationBatches(Callback):
+    """Counts Lightning's validation batches by trainer function (fit, validate)."""
+
+    def __init__(self) -> None:
+        self.batches: dict[str, int] = {}
+
+    def on_validation_batch_end(self, trainer, *args, **kwargs) -> None:
+        self.batches[trainer.state.fn] = self.batches.get(trainer.state.fn, 0) + 1
+
+
+def test_the_sweep_replaces_validation_in_fit_and_leaves_the_trainer_settings_alone(tmp_path, recwarn) -> None:
+    counter = ValidationBatches()
+    sweep = InterpolationSweep(alphas=ALPHAS, export=False, final_test=False)
+    trainer, module, datamodule = fit_tiny(tmp_path, [sweep, counter], epochs=1, limit_val_batches=3)
+    assert trainer.limit_val_batches == 3  # what the user gave
+    assert counter.batches == {}  # no validation pass during fit: the sweep measured alpha = 1
+    assert not [w for w in recwarn if "across ranks is zero" in str(w.message)]  # the console stays as it was
+    assert "val/patches/acc" in trainer.callback_metrics
+    results = trainer.validate(module, datamodule, verbose=False)
+    assert counter.batches == {"validate": 2}  # one batch of each held-out set
+    assert {"val/patches/acc", "val/other/acc"} <= {key for result in results for key in result}
 
 
 def test_report_has_the_promised_shape(run) -> None:

@@ -1,0 +1,89 @@
+"""The final test report: zero-shot, fine-tuned and patched accuracy on every test split."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
+
+from paint_lightning.callbacks.runtime import SweepRuntime
+from paint_lightning.engine.alpha_sweep import SweepSettings, measure_missing
+from paint_lightning.engine.blockwise_record import comparison_table, per_block_mixes, per_block_test
+from paint_lightning.engine.counts import TaskCounts
+from paint_lightning.engine.record import FINE_TUNED, ZERO_SHOT, final_table, test_record
+from paint_lightning.interpolation.mix import Mix
+
+
+def evaluate_test(
+    runtime: SweepRuntime,
+    settings: SweepSettings,
+    history: list[dict[str, Any]],
+    alpha: float | None,
+    live: TaskCounts | None = None,
+) -> dict[str, Any]:
+    """Zero-shot, fine-tuned and patched accuracy on every test split; prints the table.
+
+    Collective. With a per-block search in the latest sweep record, its mixes are measured and
+    compared with alpha* too.
+
+    Args:
+        runtime: The trainer's engine calls.
+        settings: The sweep's settings (the start point's name for the table).
+        history: The sweep records so far (the latest one's per-block search is reported).
+        alpha: Alpha* (``None``: zero-shot and fine-tuned only).
+        live: Counts of the live weights on the test sets, if already measured.
+
+    Returns:
+        The test record (:func:`~paint_lightning.engine.record.test_record`), with ``per_block``
+        when the latest sweep searched per-block coefficients.
+    """
+    roles = runtime.roles()
+    sizes = runtime.test_sizes()
+    table: dict[Mix, TaskCounts] = {}
+    if live is not None and all(live.total.get(n) == sizes[n] for n in roles):
+        table[FINE_TUNED] = live
+    wanted = [ZERO_SHOT, FINE_TUNED] + ([Mix.of(alpha)] if alpha is not None else [])
+    search = history[-1].get("per_block") if history and alpha is not None else None
+    if search is not None:
+        wanted += per_block_mixes(search)
+    with runtime.synchronised():
+        measure_missing(table, runtime.measure("test"), wanted)
+    result = test_record(roles, table, alpha)
+    if alpha is not None:
+        rank_zero_info("\n" + final_table(result["tasks"], alpha, "test", settings.start_name))
+    if search is not None:
+        result["per_block"] = per_block_test(roles, table, search)
+        rank_zero_info("\n" + comparison_table(search, result["per_block"]))
+    return result
+
+
+def test_checkpoint(
+    runtime: SweepRuntime, settings: SweepSettings, history: list[dict[str, Any]], per_block: bool
+) -> dict[str, Any]:
+    """``paint test``: :func:`evaluate_test` of a checkpoint at its latest alpha*, logged as ``test/...``.
+
+    Lightning's test loop has counted the live weights already (when the model keeps them).
+
+    Args:
+        runtime: The trainer's engine calls (in ``on_test_epoch_end``).
+        settings: The sweep's settings.
+        history: The checkpoint's sweep records (none: zero-shot and fine-tuned only, with a warning).
+        per_block: Whether ``sweep.per_block`` is set (a warning when the checkpoint has no search).
+    """
+    alpha = history[-1]["selected_alpha"] if history else None
+    if alpha is None:
+        rank_zero_warn(
+            "No alpha sweep in this checkpoint (was it trained with InterpolationSweep?): "
+            "reporting zero-shot and fine-tuned accuracy only."
+        )
+    elif per_block and "per_block" not in history[-1]:
+        rank_zero_warn(
+            "sweep.per_block is set but this checkpoint's last sweep has no per-block search (it runs at the "
+            "end of `paint fit` and in `paint validate`): reporting alpha* only."
+        )
+    result = evaluate_test(runtime, settings, history, alpha, live=runtime.live_counts())
+    for name, row in result["tasks"].items():
+        for key in ("zero_shot", "fine_tuned", "patched"):
+            if row.get(key) is not None:
+                runtime.model.log(f"test/{name}/{key}", row[key], add_dataloader_idx=False)
+    return result
