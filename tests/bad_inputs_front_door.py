@@ -66,6 +66,11 @@ FRONT_DOOR_CASES: list[tuple[str, Callable[[Path], Any], type[BaseException], st
         r"--alpha=1\.5.*--allow_extrapolation",
     ),
     ("text file given as weights", _text_file_as_weights, ValueError, r"weights\.pt.*text"),
-    ("output folder under a regular file", _output_under_a_file, UserError, r"--trainer\.default_root_dir=.*notes\.txt"),
+    (
+        "output folder under a regular file",
+        _output_under_a_file,
+        UserError,
+        r"--trainer\.default_root_dir=.*notes\.txt",
+    ),
     ("learning rate that is not a number", _lr(float("nan")), ValueError, r"model\.lr=nan: must be a finite positive"),
 ]
