@@ -19,7 +19,7 @@ from paint_lightning.data.samplers import PlaceholderItems, UnpaddedDistributedS
 from paint_lightning.data.sampling import SAMPLINGS, Sampling, WithTaskIndex, train_sampler
 from paint_lightning.data.settings import validate_data_settings
 from paint_lightning.data.splits import task_split
-from paint_lightning.data.tasks import Role, Task, TaskSpec, resolve_task
+from paint_lightning.data.tasks import Role, Task, TaskSpec, resolve_tasks
 
 log = logging.getLogger(__name__)
 
@@ -143,9 +143,7 @@ class PaintDataModule(LightningDataModule):
             self.train_set = ConcatDataset(train_parts)
         if stage in ("fit", "test") and not self.test_sets:
             for task in tasks:
-                test_set = task.source.dataset("test", self.eval_transform)
-                if len(test_set) == 0:
-                    raise ValueError(f"task {task.name!r}: the test split of its source is empty.")
+                test_set = task.source.dataset("test", self.eval_transform)  # not empty: task_split checked it
                 self.test_sets[task.name] = test_set
                 self._eval_cache.register(test_set, task.source, "test", None)
 
@@ -287,15 +285,7 @@ class PaintDataModule(LightningDataModule):
         return [(f"data.{role}[{i}]", role, task) for role, tasks in groups for i, task in enumerate(tasks)]
 
     def _resolve_specs(self) -> list[TaskSpec]:
-        specs = [resolve_task(task, role, field) for field, role, task in self._fields()]
-        names = [spec.name for spec in specs]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise ValueError(
-                f"task names {duplicates} are used twice in data.patch/data.support/data.transfer; names must be "
-                "unique (a task has one role per run)."
-            )
-        return specs
+        return resolve_tasks(self._fields())
 
     def _split(self, task: Task, field: str) -> tuple[list[int], list[int]]:
         return task_split(task, field, self.heldout_fraction, self.heldout_max, self.split_seed)

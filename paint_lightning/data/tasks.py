@@ -138,3 +138,20 @@ def resolve_task(task: Task, role: Role, field_name: str) -> TaskSpec:
     if templates is None:
         templates = getattr(task.source, "templates", None) or "simple"
     return TaskSpec(task.name, role, classnames, resolve_templates(templates, f"{field_name}.templates"))
+
+
+def resolve_tasks(fields: list[tuple[str, Role, Task]]) -> list[TaskSpec]:
+    """:func:`resolve_task` for every ``(field, role, task)``; task names must be unique across roles.
+
+    Raises:
+        ValueError: For a bad task (see :func:`resolve_task`) or a name used twice.
+    """
+    specs = [resolve_task(task, role, field) for field, role, task in fields]
+    names = [spec.name for spec in specs]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(
+            f"task names {duplicates} are used twice in data.patch/data.support/data.transfer; names must be "
+            "unique (a task has one role per run)."
+        )
+    return specs
