@@ -222,20 +222,52 @@ FSDP = [
 ]
 
 
+def _counts_view(result: dict) -> dict:
+    """A test record without the summed losses (their last bits depend on the order of summation)."""
+    return {
+        name: {key: value for key, value in row.items() if "loss" not in key} for name, row in result["tasks"].items()
+    }
+
+
+UNEVEN = ["--data.eval_batch_size=5"]
+"""On 2 processes: held-out 'other' (11 images) is 6 + 5 items, 2 batches vs 1; test 'patches' (31) is
+16 + 15 items, 4 batches vs 3. Under FSDP every forward is a collective, so every rank must run the
+same forwards."""
+
+
 def test_fsdp_sharded_towers_sweep_and_export_like_one_process(tmp_path) -> None:
     """FSDP2 (Lightning's ModelParallelStrategy, gloo on CPU): the live tower and its start point are
-    sharded alike, interpolated shard by shard, and the export gathers the full weights."""
+    sharded alike, interpolated shard by shard, and the export gathers the full weights. Evaluation
+    shards of unequal size (see UNEVEN) keep the ranks in step in the fit's sweep and final test,
+    `paint validate` and `paint test`, with the counts of one process."""
     import torch
 
     from paint_lightning.export import load_patched
     from paint_lightning.models import PaintModule
 
-    _paint("fit", "--config", str(TINY), *FSDP, f"--trainer.default_root_dir={tmp_path / 'fit'}")
+    _paint("fit", "--config", str(TINY), *FSDP, *UNEVEN, f"--trainer.default_root_dir={tmp_path / 'fit'}")
     (fit,) = _reports(tmp_path / "fit")
     checkpoint = _checkpoint(tmp_path / "fit")
-    one, fsdp = _validate(checkpoint, tmp_path, [], FSDP)
+    one, fsdp = _validate(checkpoint, tmp_path, UNEVEN, [*FSDP, *UNEVEN])
     assert _sweep_view(fsdp) == _sweep_view(one) == _sweep_view(fit)
     assert len(set(one["tasks"]["patches"]["accuracy"])) > 1  # the curve is not flat: a real test
+    assert {name: task["num_examples"] for name, task in fsdp["tasks"].items()} == {"patches": 15, "other": 11}
+    tests = []
+    for index, extra in enumerate(([], FSDP)):
+        out = tmp_path / f"test{index}"
+        _paint(
+            "test",
+            "--config",
+            str(TINY),
+            f"--ckpt_path={checkpoint}",
+            f"--trainer.default_root_dir={out}",
+            *extra,
+            *UNEVEN,
+        )
+        (report,) = _reports(out)
+        tests.append(report["test"])
+    assert _counts_view(tests[1]) == _counts_view(tests[0]) == _counts_view(fit["test"])
+    assert {name: task["num_examples"] for name, task in tests[1]["tasks"].items()} == {"patches": 31, "other": 23}
     exported, meta = load_patched(next((tmp_path / "fit").rglob("patched.safetensors")))
     module = PaintModule.load_from_checkpoint(checkpoint, weights_only=True)
     expected = module.patched_state_dict(meta["alpha"])

@@ -35,7 +35,11 @@ class HeldoutData(Protocol):
         ...
 
     def eval_dataloader(self, dataset: Dataset) -> DataLoader:
-        """An in-order loader of this process's shard of ``dataset``, without padding."""
+        """An in-order loader of this process's shard of ``dataset``.
+
+        Every example in exactly one shard; every process the same number of batches of the same
+        sizes, padded with items labelled ``IGNORE_LABEL`` (-100), which count nowhere.
+        """
         ...
 
 

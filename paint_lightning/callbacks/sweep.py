@@ -43,7 +43,8 @@ class InterpolationSweep(ReplacesValidation):
     (and ``paint validate``) goes on to search per-block coefficients from alpha* on the same
     held-out sets (:mod:`paint_lightning.engine.blockwise`); the finer mix is exported when it wins
     there, and the final test report shows alpha* and the per-block mix side by side. Under DDP
-    every process evaluates its own shard (no padding), integer counts are summed, and BatchNorm
+    every process evaluates its own shard (all of one size, padded with items that count nowhere),
+    integer counts are summed, and BatchNorm
     statistics are pooled across processes for the sweep and the export only (training goes on
     from each process's own), so results do not depend on the number of processes; files are
     written by global rank 0 only. With Lightning's ``WeightAveraging`` the averaged weights are

@@ -15,7 +15,7 @@ from paint_lightning.data.evalsets import EvalSetCache
 from paint_lightning.data.overlap import check_disjoint
 from paint_lightning.data.provenance import check_unchanged, task_provenance
 from paint_lightning.data.resumable import ResumableDataLoader, SeededItems
-from paint_lightning.data.samplers import PlaceholderItems, UnpaddedDistributedSampler
+from paint_lightning.data.samplers import EvenShardSampler, PlaceholderItems
 from paint_lightning.data.sampling import SAMPLINGS, Sampling, WithTaskIndex, train_sampler
 from paint_lightning.data.settings import validate_data_settings
 from paint_lightning.data.splits import task_split
@@ -237,15 +237,16 @@ class PaintDataModule(LightningDataModule):
     # -- shared by validation, the sweep and the final report -----------------------------------
 
     def eval_dataloader(self, dataset: Dataset) -> DataLoader:
-        """An in-order loader over ``dataset``, sharded across processes without padding.
+        """An in-order loader over ``dataset``, sharded across processes in equal shards.
 
-        A process whose shard is empty gets one placeholder item labelled ``IGNORE_LABEL`` (see
-        :class:`~paint_lightning.data.samplers.UnpaddedDistributedSampler`); evaluation counts skip it.
+        Every process gets the same number of batches of the same sizes (under FSDP every forward is
+        a collective); shorter shards are padded with placeholder items labelled ``IGNORE_LABEL``
+        (see :class:`~paint_lightning.data.samplers.EvenShardSampler`), which evaluation counts skip.
         """
         world, rank = 1, 0
         if self.trainer is not None:
             world, rank = self.trainer.world_size, self.trainer.global_rank
-        sampler = UnpaddedDistributedSampler(dataset, num_replicas=world, rank=rank)
+        sampler = EvenShardSampler(dataset, num_replicas=world, rank=rank)
         if isinstance(dataset, TensorDataset):
             # Already decoded: batches are slices; worker processes would only add copies.
             return DataLoader(

@@ -9,37 +9,39 @@ import torch
 from torch.utils.data import Dataset, DistributedSampler
 
 PLACEHOLDER = -1
-"""Index a process gets when its shard of an evaluation set is empty (read as an ignored item)."""
+"""Index that pads a process's shard of an evaluation set (read as an ignored item)."""
 
 IGNORE_LABEL = -100
 """Label of a placeholder item: counted nowhere (``F.cross_entropy``'s default ``ignore_index``)."""
 
 
-class UnpaddedDistributedSampler(DistributedSampler):
-    """Shards ``range(len(dataset))`` as ``rank, rank + world, ...`` without padding.
+class EvenShardSampler(DistributedSampler):
+    """Shards ``range(len(dataset))`` as ``rank, rank + world, ...``, padded with placeholders.
 
-    torch's ``DistributedSampler`` repeats samples so that every rank gets the same count, which
-    makes summed accuracies count some examples twice. Here each example is seen exactly once
-    across ranks; ranks may get one batch fewer, which evaluation tolerates. A rank whose shard
-    is empty (a set smaller than the number of processes) gets one :data:`PLACEHOLDER` index,
-    which :class:`PlaceholderItems` reads as an item labelled :data:`IGNORE_LABEL` that counts
-    nowhere: Lightning skips every evaluation hook on a process without batches, which would
-    leave the other processes waiting in the next collective. Subclassing
-    ``DistributedSampler`` tells Lightning not to inject its own (padding) sampler.
+    Every process gets ``ceil(len(dataset) / world)`` indices, so every process runs the same
+    number of batches of the same sizes: under FSDP every forward is a collective, and a process
+    with one batch more would wait for (or crash into) the others. torch's
+    ``DistributedSampler`` pads by repeating examples, which makes summed accuracies count some
+    twice; here the padding is :data:`PLACEHOLDER` indices, which :class:`PlaceholderItems` (and
+    :class:`~paint_lightning.data.cache.TensorDataset`) read as items labelled
+    :data:`IGNORE_LABEL` that count nowhere, so each example counts exactly once across
+    processes. A process whose shard is empty (a set smaller than the number of processes) thus
+    still runs every evaluation hook. Subclassing ``DistributedSampler`` tells Lightning not to
+    inject its own (repeating) sampler.
     """
 
     def __init__(self, dataset: Sized, num_replicas: int = 1, rank: int = 0) -> None:
         super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=False)  # type: ignore[arg-type]
         self.total_size = len(dataset)
-        self.num_samples = len(range(rank, self.total_size, num_replicas))
+        self.num_samples = -(-self.total_size // num_replicas)
+        self.num_real = len(range(rank, self.total_size, num_replicas))
 
     def __iter__(self) -> Iterator[int]:
-        if self.num_samples == 0 and self.total_size > 0:
-            return iter([PLACEHOLDER])
-        return iter(range(self.rank, self.total_size, self.num_replicas))
+        padding = [PLACEHOLDER] * (self.num_samples - self.num_real)
+        return iter([*range(self.rank, self.total_size, self.num_replicas), *padding])
 
     def __len__(self) -> int:
-        return self.num_samples or (1 if self.total_size > 0 else 0)
+        return self.num_samples
 
 
 class PlaceholderItems(Dataset):

@@ -11,6 +11,7 @@ validate``, the final test report and ``paint sweep`` all call :meth:`Sweeper.co
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -109,7 +110,7 @@ class Sweeper:
             refresh = lambda: reshard(module)  # noqa: E731
             with preserved_rng(), InPlaceCombiner(live, start, self.ends, after_write=refresh) as combiner:
                 batches = _batches(loaders, tasks, self.device, self.convert_input)
-                for chunk in _chunks(batches, self.chunk_bytes):
+                for chunk in _in_step(_chunks(batches, self.chunk_bytes), self.reduce, self.device):
                     for task, _, labels in chunk:
                         counts.total[task] += counted(labels).sum()
                     for j in order:
@@ -156,3 +157,29 @@ def _chunks(batches: Iterator[Batch], chunk_bytes: int) -> Iterator[list[Batch]]
             chunk, size = [], 0
     if chunk:
         yield chunk
+
+
+def _in_step(chunks: Iterator[list[Batch]], reduce: Reduce | None, device: torch.device) -> Iterator[list[Batch]]:
+    """``chunks``, checked to be the same on every process (batches and images per chunk).
+
+    Under FSDP every forward is a collective that gathers the weights of the candidate being
+    evaluated: processes must run the same forwards in the same order, chunk by chunk, or they
+    wait for each other forever (NCCL), crash (gloo) or mix shards of different candidates. One
+    small collective per chunk (and one at the end) turns a mismatch into an error on every process.
+    """
+    if reduce is None:
+        yield from chunks
+        return
+    for chunk in itertools.chain(chunks, [None]):
+        plan = [len(chunk), sum(int(images.shape[0]) for _, images, _ in chunk)] if chunk is not None else [0, 0]
+        local = torch.tensor([1, *plan, *(x * x for x in plan)], dtype=torch.float64, device=device)
+        world, *sums = reduce(local).cpu().tolist()
+        if any(world * squares != total * total for total, squares in zip(sums[:2], sums[2:], strict=True)):
+            raise RuntimeError(
+                f"evaluation batches differ between processes (this one: {plan[0]} batches of {plan[1]} images in "
+                "its next chunk): every process must run the same batches, since under FSDP every forward is a "
+                "collective. The DataModule's eval_dataloader must give every process a shard of the same size "
+                "(padded with items labelled -100, as PaintDataModule does)."
+            )
+        if chunk is not None:
+            yield chunk

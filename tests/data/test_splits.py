@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from paint_lightning.data.cache import TensorDataset
-from paint_lightning.data.samplers import IGNORE_LABEL, PLACEHOLDER, PlaceholderItems, UnpaddedDistributedSampler
+from paint_lightning.data.samplers import IGNORE_LABEL, PLACEHOLDER, EvenShardSampler, PlaceholderItems
 from paint_lightning.data.splits import heldout_split, stable_seed
 
 
@@ -28,13 +28,32 @@ def test_stable_seed_depends_on_every_part() -> None:
     assert stable_seed(0, "a") == stable_seed(0, "a") != stable_seed(0, "b") != stable_seed(1, "a")
 
 
-@pytest.mark.parametrize(("size", "world"), [(10, 3), (7, 2), (2, 4), (9, 1)])
-def test_unpadded_sampler_sees_every_index_once(size: int, world: int) -> None:
-    shards = [list(UnpaddedDistributedSampler(range(size), world, rank)) for rank in range(world)]
+@pytest.mark.parametrize(("size", "world"), [(10, 3), (7, 2), (11, 2), (2, 4), (9, 1), (0, 2)])
+def test_even_shard_sampler_sees_every_index_once_in_shards_of_one_size(size: int, world: int) -> None:
+    shards = [list(EvenShardSampler(range(size), world, rank)) for rank in range(world)]
     assert sorted(i for shard in shards for i in shard if i != PLACEHOLDER) == list(range(size))
-    assert [len(UnpaddedDistributedSampler(range(size), world, r)) for r in range(world)] == [len(s) for s in shards]
-    # a process with nothing to evaluate gets one placeholder, so it still runs every hook
-    assert all(shard == [PLACEHOLDER] for shard in shards[size:])
+    # every process runs the same batches (under FSDP every forward is a collective) ...
+    assert [len(shard) for shard in shards] == [-(-size // world)] * world
+    assert [len(EvenShardSampler(range(size), world, r)) for r in range(world)] == [len(s) for s in shards]
+    # ... padded at the end with placeholders, which count nowhere; a process with nothing gets one
+    assert all(shard[: len(range(r, size, world))] == list(range(r, size, world)) for r, shard in enumerate(shards))
+    assert sum(shard.count(PLACEHOLDER) for shard in shards) == -size % world
+
+
+def test_uneven_set_gives_every_process_the_same_batches() -> None:
+    """11 items, 2 processes, batches of 5: 6 + 5 items, 2 batches each (not 2 and 1)."""
+    from torch.utils.data import DataLoader
+
+    data = TensorDataset(torch.arange(22.0).view(11, 2), torch.arange(11))
+    loaders = [
+        DataLoader(PlaceholderItems(data), batch_size=5, sampler=EvenShardSampler(data, 2, rank)) for rank in (0, 1)
+    ]
+    shapes = [[tuple(labels.shape) for _, labels in loader] for loader in loaders]
+    assert shapes == [[(5,), (1,)], [(5,), (1,)]]
+    labels = torch.cat([labels for loader in loaders for _, labels in loader])
+    assert (
+        sorted(labels[labels != IGNORE_LABEL].tolist()) == list(range(11)) and labels.tolist().count(IGNORE_LABEL) == 1
+    )
 
 
 def test_placeholders_count_nowhere() -> None:

@@ -71,3 +71,27 @@ def test_cached_and_decoded_sets_give_the_same_counts(trained) -> None:
     cached = {s.name: datamodule.eval_dataloader(sets[s.name]) for s in module.task_specs}
     second = count_correct(module, cached, 1 << 20)
     assert torch.equal(first[0], second[0]) and torch.equal(first[1], second[1])
+
+
+def _peer(*plans: tuple[int, int]):
+    """A reduce that sums with another process whose chunks have ``plans`` (batches, images), then ends."""
+    signatures = [torch.tensor([1, b, n, b * b, n * n], dtype=torch.float64) for b, n in [*plans, (0, 0)]]
+    return lambda local: local + signatures.pop(0)
+
+
+def _chunk(*sizes: int) -> list:
+    return [(0, torch.zeros(size, 3), torch.zeros(size, dtype=torch.long)) for size in sizes]
+
+
+def test_processes_run_the_same_chunks_or_stop_together() -> None:
+    """Under FSDP every forward is a collective: a process with another chunk plan must not run on."""
+    from paint_lightning.engine.sweeper import _in_step
+
+    chunks = [_chunk(5, 5), _chunk(1)]
+    assert list(_in_step(iter(chunks), _peer((2, 10), (1, 1)), torch.device("cpu"))) == chunks
+    steps = _in_step(iter(chunks), _peer((2, 10)), torch.device("cpu"))  # the other process has one batch fewer
+    assert next(steps) == chunks[0]
+    with pytest.raises(RuntimeError, match=r"1 batches of 1 images in its next chunk.*same batches"):
+        next(steps)
+    with pytest.raises(RuntimeError, match="evaluation batches differ between processes"):
+        list(_in_step(iter(chunks), _peer((2, 9), (1, 1)), torch.device("cpu")))  # same batches, other sizes
