@@ -20,6 +20,7 @@ from paint_lightning.callbacks.validation import ReplacesValidation
 from paint_lightning.engine.alpha_sweep import SweepSettings, sweep_alphas
 from paint_lightning.engine.blockwise import BlockSearch
 from paint_lightning.engine.counts import TaskCounts
+from paint_lightning.engine.paired_record import required_size_line
 from paint_lightning.engine.record import FINE_TUNED, ZERO_SHOT, summary_line
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.interpolation.selection import Criterion
@@ -248,6 +249,8 @@ class InterpolationSweep(ReplacesValidation):
         self.history.append(record)
         log_sweep(trainer, pl_module, record, loggable, self.log_figures, fit=trainer.state.fn == TrainerFn.FITTING)
         rank_zero_info(f"Epoch {record['epoch']}: {summary_line(record)}")
+        if (needed := required_size_line(record)) is not None:
+            rank_zero_info(needed)
         for warning in record["warnings"]:
             rank_zero_warn(f"Alpha* may not mean much: {warning}")
         self._write_report(trainer)

@@ -10,8 +10,8 @@ candidates agree on most images, and never 0 when they differ (one discordant im
 
 The selection objective is a weighted mean of task accuracies (:func:`objective_weights`), tasks
 are independent, so a difference of objectives is ``D = sum w_t d_t`` with variance
-``sum w_t^2 (b_t + c_t) / n_t^2``. Two candidates are *told apart* when
-``|D| - correction > z * stderr`` at ``z =`` :data:`~paint_lightning.interpolation.uncertainty.Z`
+``sum w_t^2 (b_t + c_t) / n_t^2``. Two candidates are *told apart* when ``D != 0`` and
+``|D| - correction >= z * stderr`` at ``z =`` :data:`~paint_lightning.interpolation.uncertainty.Z`
 (1.0, about 68%, the level of the Wilson intervals), with McNemar's continuity correction of one
 image (``max w_t / n_t`` over the tasks with discordant images): for one task, ``b = 1, c = 0``
 or ``b = 2, c = 0`` are not told apart, ``b = 3, c = 0`` is (as McNemar's exact test at the same
@@ -72,8 +72,8 @@ class PairedDifference:
     correction: float
 
     def told_apart(self, z: float = Z) -> bool:
-        """Whether the difference exceeds ``z`` standard errors after the continuity correction."""
-        return abs(self.difference) - self.correction > z * self.stderr
+        """Whether the difference reaches ``z`` standard errors after the continuity correction (and is not 0)."""
+        return self.difference != 0.0 and abs(self.difference) - self.correction >= z * self.stderr
 
 
 def paired_difference(tasks: Mapping[str, PairedTask], weights: Mapping[str, float]) -> PairedDifference:
@@ -92,9 +92,10 @@ def paired_difference(tasks: Mapping[str, PairedTask], weights: Mapping[str, flo
 def required_images(tasks: Mapping[str, PairedTask], weights: Mapping[str, float], z: float = Z) -> int | None:
     """Images per task at which the test of :func:`paired_difference` tells A from B, at the observed rates.
 
-    With every task at ``n`` images the test reads ``|D| - m / n > z sqrt(S / n)`` (``D = sum w_t
+    With every task at ``n`` images the test reads ``|D| - m / n >= z sqrt(S / n)`` (``D = sum w_t
     d_t``, ``S = sum w_t^2 v_t``, ``m = max w_t`` over the tasks with discordant images); the
-    boundary is ``n = (z sqrt(S) + sqrt(z^2 S + 4 m |D|))^2 / (4 D^2)``, rounded up. Without the
+    boundary is ``n = (z sqrt(S) + sqrt(z^2 S + 4 m |D|))^2 / (4 D^2)``, rounded up: the test
+    tells A from B from that many images per task on (at these rates). Without the
     correction this is ``z^2 S / D^2``, the usual sample size.
 
     Returns:
