@@ -63,8 +63,10 @@ def paired_selection(
     Returns:
         ``tied_alphas`` (feasible alphas the paired test cannot tell from alpha*, alpha*
         included), ``alpha_interval`` (``[min, max]`` of them), ``paired_test`` (the test in
-        words), ``noise`` (``{"worst_alpha", "spread"}`` when the best cannot be told from the
-        worst feasible candidate, else None), ``required_heldout`` (see :func:`required_size`).
+        words), ``unpaired_alphas`` (alphas measured in another pass than alpha*, compared to it
+        as if their errors were independent), ``noise`` (``{"worst_alpha", "spread"}`` when the
+        best cannot be told from the worst feasible candidate, else None), ``required_heldout``
+        (see :func:`required_size`).
     """
     patch = [n for n, r in roles.items() if r == "patch"]
     support = [n for n, r in roles.items() if r == "support"]
@@ -72,8 +74,13 @@ def paired_selection(
     best = alphas[index]
     feasible = [i for i, v in enumerate(scores) if math.isfinite(v)]
 
+    unpaired: list[float] = []
+
     def against(i: int) -> PairedDifference:
-        return paired_difference(paired_tasks(table, best, alphas[i], list(weights))[0], weights)
+        tasks, paired = paired_tasks(table, best, alphas[i], list(weights))
+        if not paired and alphas[i] not in unpaired:
+            unpaired.append(alphas[i])
+        return paired_difference(tasks, weights)
 
     if not math.isfinite(scores[index]):
         tied = [best]
@@ -89,6 +96,7 @@ def paired_selection(
         "tied_alphas": tied,
         "alpha_interval": [min(tied), max(tied)],
         "paired_test": TEST,
+        "unpaired_alphas": sorted(unpaired),
         "noise": noise,
         "required_heldout": required_size(alphas, table, weights, scores, index),
     }

@@ -55,7 +55,9 @@ def test_paired_ties_are_tighter_than_independent_intervals() -> None:
     assert record["objective_interval"][0] < 79.0
     assert "(alphas 0.25-0.5 cannot be told apart from alpha* on these held-out images)" in summary_line(record)
     # Without the image-by-image comparison the errors are taken as independent: 0.75 is tied too.
-    assert _record(ALPHAS, CURVE, paired=False)["tied_alphas"] == [0.25, 0.5, 0.75]
+    unpaired = _record(ALPHAS, CURVE, paired=False)
+    assert unpaired["tied_alphas"] == [0.25, 0.5, 0.75] and unpaired["unpaired_alphas"] == [0.0, 0.25, 0.75, 1.0]
+    assert record["unpaired_alphas"] == []
 
 
 def test_required_size_on_a_constructed_curve() -> None:
