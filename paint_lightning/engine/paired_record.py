@@ -27,7 +27,9 @@ from paint_lightning.interpolation.uncertainty import Z
 TEST = "paired (McNemar, continuity-corrected), z = 1 (about 68%)"
 
 
-def paired_tasks(table: Mapping[Mix, TaskCounts], a: float, b: float, tasks: Sequence[str]) -> tuple[dict, bool]:
+def paired_tasks(
+    table: Mapping[Mix, TaskCounts], a: float, b: float, tasks: Sequence[str]
+) -> tuple[dict[str, PairedTask], bool]:
     """Per task ``(d, v, n)`` of alpha ``a`` against alpha ``b``, and whether they were paired image by image."""
     first, second = table[Mix.of(a)], table[Mix.of(b)]
     pairs = first.paired_with(second, Mix.of(a), Mix.of(b))
@@ -133,7 +135,7 @@ def required_size(
             )
     sizes = [n["images_per_task"] for n in neighbours]
     return {
-        "images_per_task": max(sizes) if sizes and None not in sizes else None,  # type: ignore[type-var]
+        "images_per_task": None if not sizes or None in sizes else max(sizes),
         "now": min((table[Mix.of(best)].total[name] for name in weights), default=0),
         "z": Z,
         "neighbours": neighbours,
