@@ -116,6 +116,10 @@ def test_sweep_of_a_checkpoint_is_identical_on_one_and_two_processes(single_proc
     )
     assert _sweep_view(one) == _sweep_view(two)
     assert len(set(one["tasks"]["patches"]["accuracy"])) > 1  # the curve is not flat: a real test
+    # The paired statistics (discordant images summed across processes) do not depend on them either.
+    paired = ("tied_alphas", "alpha_interval", "unpaired_alphas", "required_heldout", "warnings")
+    assert {key: one[key] for key in paired} == {key: two[key] for key in paired}
+    assert any(n["paired"] for n in one["required_heldout"]["neighbours"])
 
 
 def test_two_single_process_nodes_on_localhost_match_one_process(single_process_run, tmp_path) -> None:

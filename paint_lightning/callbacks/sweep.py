@@ -20,6 +20,7 @@ from paint_lightning.callbacks.validation import ReplacesValidation
 from paint_lightning.engine.alpha_sweep import SweepSettings, sweep_alphas
 from paint_lightning.engine.blockwise import BlockSearch
 from paint_lightning.engine.counts import TaskCounts
+from paint_lightning.engine.paired_record import required_size_line
 from paint_lightning.engine.record import FINE_TUNED, ZERO_SHOT, summary_line
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.interpolation.selection import Criterion
@@ -180,7 +181,7 @@ class InterpolationSweep(ReplacesValidation):
     @override
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if (trainer.current_epoch + 1) % self.every_n_epochs == 0 and not self._swept_now(trainer):
-            self.sweep(trainer, pl_module)
+            self.sweep(trainer, pl_module, final=_last_epoch(trainer))
 
     @override
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
@@ -193,7 +194,7 @@ class InterpolationSweep(ReplacesValidation):
     @override
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if not self._swept_now(trainer):
-            self.sweep(trainer, pl_module, loggable=False)
+            self.sweep(trainer, pl_module, loggable=False, final=True)
         if self.per_block is not None and "per_block" not in self.history[-1]:
             self.search_blocks(trainer, pl_module)
         alpha, mix = self.selected_alpha, self.selected_mix
@@ -216,7 +217,12 @@ class InterpolationSweep(ReplacesValidation):
     # -- the sweep -------------------------------------------------------------------------------
 
     def sweep(
-        self, trainer: Trainer, pl_module: LightningModule, loggable: bool = True, live: TaskCounts | None = None
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        loggable: bool = True,
+        live: TaskCounts | None = None,
+        final: bool = False,
     ) -> dict[str, Any]:
         """Evaluates the alphas on the held-out sets, selects alpha*, logs and reports.
 
@@ -225,12 +231,16 @@ class InterpolationSweep(ReplacesValidation):
             pl_module: The model (a :class:`~paint_lightning.engine.protocol.Patchable`).
             loggable: Whether ``pl_module.log`` may be called from the current hook.
             live: Counts of the live weights on the held-out sets, if already measured.
+            final: The last sweep of a fit: the zero-shot model is measured again, in the same
+                pass as the other alphas, so that the paired statistics compare it image by image
+                (earlier sweeps reuse its counts and compare it as independent).
         """
         runtime = SweepRuntime(trainer, pl_module, self.chunk_bytes)
         roles = runtime.roles()
         sizes = runtime.heldout_sizes()
         known = {}
-        if set(self.zero_shot) == set(roles) and all(self.zero_shot[n][1] == sizes[n] for n in roles):
+        reuse = not final and set(self.zero_shot) == set(roles)
+        if reuse and all(self.zero_shot[n][1] == sizes[n] for n in roles):
             known[ZERO_SHOT] = TaskCounts.from_json(self.zero_shot)
         if live is not None and all(live.total.get(n) == sizes[n] for n in roles):
             known[FINE_TUNED] = live
@@ -249,6 +259,8 @@ class InterpolationSweep(ReplacesValidation):
         self.history.append(record)
         log_sweep(trainer, pl_module, record, loggable, self.log_figures, fit=trainer.state.fn == TrainerFn.FITTING)
         rank_zero_info(f"Epoch {record['epoch']}: {summary_line(record)}")
+        if (needed := required_size_line(record)) is not None:
+            rank_zero_info(needed)
         for warning in record["warnings"]:
             rank_zero_warn(f"Alpha* may not mean much: {warning}")
         self._write_report(trainer)
@@ -280,3 +292,13 @@ class InterpolationSweep(ReplacesValidation):
         if self.output_dir is None:
             raise RuntimeError("InterpolationSweep.setup has not run: use it as a Trainer callback.")
         return self.output_dir
+
+
+def _last_epoch(trainer: Trainer) -> bool:
+    """Whether the epoch that just ended is the fit's last (by max_epochs, max_steps or a stop request)."""
+    epochs, steps = trainer.max_epochs, trainer.max_steps
+    return (
+        (epochs is not None and epochs >= 0 and trainer.current_epoch + 1 >= epochs)
+        or (steps is not None and steps >= 0 and trainer.global_step >= steps)
+        or trainer.should_stop
+    )

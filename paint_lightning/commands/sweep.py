@@ -48,6 +48,7 @@ from paint_lightning.engine.offline import (
     set_live_tower,
     tower_tensors_of,
 )
+from paint_lightning.engine.paired_record import required_size_line
 from paint_lightning.engine.record import FINE_TUNED, ZERO_SHOT, final_table, summary_line, test_record
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.models.checkpoints import load_clip_state_dict
@@ -112,6 +113,8 @@ def run_sweep(init: Any) -> Path:
     record, table = sweep_alphas(measure(module, datamodule, "heldout", device, chunk_bytes), roles, settings)
     record = {"epoch": None, "global_step": 0, **record, "selected_mix": record["selected_alpha"]}
     write_line(f"{summary_line(record)} ({time.monotonic() - started:.0f} s)")
+    if (needed := required_size_line(record)) is not None:
+        write_line(needed)
     for warning in record["warnings"]:
         write_line(f"Warning: alpha* may not mean much: {warning}")
     alpha = record["selected_alpha"]

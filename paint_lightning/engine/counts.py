@@ -2,6 +2,10 @@
 
 Accuracies are computed from integer counts (never averaged floats), so one process and many
 give the same numbers; standard errors and Wilson intervals follow from the counts (binomial).
+Candidates evaluated in one pass are also compared image by image: for every pair of them, the
+number of images one classifies correctly and the other does not (:class:`Discordance`, summed
+across processes like the counts), which the paired statistics of
+:mod:`~paint_lightning.interpolation.paired` need.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import torch
 from torch import Tensor
@@ -30,6 +35,8 @@ class Counts:
         correct: int64 ``(len(tasks), len(candidates))``.
         total: int64 ``(len(tasks),)``.
         loss: float64 ``(len(tasks), len(candidates))``, summed cross-entropy.
+        discordant: int64 ``(len(tasks), len(candidates), len(candidates))``: ``[t, i, j]`` is the
+            number of images of task ``t`` that candidate ``i`` classifies correctly and ``j`` does not.
     """
 
     tasks: list[str]
@@ -37,6 +44,7 @@ class Counts:
     correct: Tensor
     total: Tensor
     loss: Tensor
+    discordant: Tensor | None = None
 
     @classmethod
     def zeros(cls, tasks: Sequence[str], candidates: Sequence[Mix], device: torch.device | str = "cpu") -> Counts:
@@ -48,28 +56,63 @@ class Counts:
             torch.zeros(shape, dtype=torch.long, device=device),
             torch.zeros(len(tasks), dtype=torch.long, device=device),
             torch.zeros(shape, dtype=torch.float64, device=device),
+            torch.zeros((*shape, len(candidates)), dtype=torch.long, device=device),
         )
 
     def reduced(self, reduce: Reduce | None) -> Counts:
         """Counts summed across processes (one collective), on the CPU."""
-        flat = torch.cat([self.correct.flatten().double(), self.total.double(), self.loss.flatten()])
+        n, m = self.correct.shape
+        discordant = self.discordant if self.discordant is not None else self.correct.new_zeros((n, m, m))
+        parts = [self.correct.flatten().double(), self.total.double(), self.loss.flatten()]
+        flat = torch.cat([*parts, discordant.flatten().double()])
         if reduce is not None:
             flat = reduce(flat)
         flat = flat.cpu()
-        n, m = self.correct.shape
         correct = flat[: n * m].round().long().view(n, m)
         total = flat[n * m : n * m + n].round().long()
-        loss = flat[n * m + n :].view(n, m)
-        return Counts(self.tasks, self.candidates, correct, total, loss)
+        loss = flat[n * m + n : 2 * n * m + n].view(n, m)
+        pairs = flat[2 * n * m + n :].round().long().view(n, m, m)
+        return Counts(self.tasks, self.candidates, correct, total, loss, pairs)
 
     def column(self, candidate: Mix) -> TaskCounts:
-        """The counts of one candidate."""
+        """The counts of one candidate (with the pass's :class:`Discordance`, shared by all its columns)."""
         j = self.candidates.index(candidate)
         return TaskCounts(
             {t: int(self.correct[i, j]) for i, t in enumerate(self.tasks)},
             {t: int(self.total[i]) for i, t in enumerate(self.tasks)},
             {t: float(self.loss[i, j]) for i, t in enumerate(self.tasks)},
+            self.discordance,
         )
+
+    @cached_property
+    def discordance(self) -> Discordance | None:
+        """The pass's image-by-image comparison of its candidates (None if not counted)."""
+        if self.discordant is None:
+            return None
+        return Discordance(self.tasks, {c: k for k, c in enumerate(self.candidates)}, self.discordant.cpu())
+
+
+@dataclass(frozen=True, eq=False)
+class Discordance:
+    """Image-by-image comparison of the candidates evaluated in one pass (the same images).
+
+    Attributes:
+        tasks: Task names.
+        index: Candidate -> its position in ``counts``.
+        counts: int64 ``(len(tasks), K, K)``: ``[t, i, j]`` images of task ``t`` that candidate
+            ``i`` classifies correctly and candidate ``j`` does not.
+    """
+
+    tasks: list[str]
+    index: dict[Mix, int]
+    counts: Tensor
+
+    def between(self, a: Mix, b: Mix) -> dict[str, tuple[int, int]] | None:
+        """Task -> ``(a right and b wrong, a wrong and b right)``; None unless both were in this pass."""
+        i, j = self.index.get(a), self.index.get(b)
+        if i is None or j is None:
+            return None
+        return {t: (int(self.counts[k, i, j]), int(self.counts[k, j, i])) for k, t in enumerate(self.tasks)}
 
 
 @dataclass
@@ -79,6 +122,13 @@ class TaskCounts:
     correct: dict[str, int]
     total: dict[str, int]
     loss: dict[str, float] = field(default_factory=dict)
+    discordance: Discordance | None = field(default=None, compare=False, repr=False)
+
+    def paired_with(self, other: TaskCounts, mix: Mix, other_mix: Mix) -> dict[str, tuple[int, int]] | None:
+        """Task -> ``(this right and other wrong, the reverse)`` when both were measured in one pass, else None."""
+        if self.discordance is None or self.discordance is not other.discordance:
+            return None
+        return self.discordance.between(mix, other_mix)
 
     def accuracy(self, task: str) -> float:
         """Accuracy in percent."""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from paint_lightning.data.tasks import ROLES
 from paint_lightning.engine.counts import TaskCounts
+from paint_lightning.engine.paired_record import paired_selection
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.interpolation.selection import SweepCurves, limits_at, objective, select_alpha
 from paint_lightning.interpolation.uncertainty import (
@@ -16,7 +17,6 @@ from paint_lightning.interpolation.uncertainty import (
     objective_interval,
     objective_stderr,
     selection_warnings,
-    tied_indices,
 )
 
 if TYPE_CHECKING:
@@ -49,7 +49,10 @@ def sweep_record(
     Keys: ``alphas``, ``selected_alpha``, ``criterion``, ``objective`` (``None`` where
     infeasible), ``objective_stderr`` (binomial, at alpha*), ``objective_interval`` (``[low,
     high]`` at alpha*: Wilson, about 68%, see :mod:`~paint_lightning.interpolation.uncertainty`),
-    ``tied_alphas`` (objective within alpha*'s interval), ``warnings``, ``limits`` (the
+    ``tied_alphas`` and ``alpha_interval`` (the feasible alphas a paired test on the held-out
+    images cannot tell from alpha*, and their range), ``paired_test`` (that test in words),
+    ``required_heldout`` (images per task that would tell alpha* from its grid neighbours; see
+    :mod:`~paint_lightning.engine.paired_record`), ``warnings``, ``limits`` (the
     constrained criteria's limits and the drops at alpha*, ``None`` for ``mean``; see
     :func:`~paint_lightning.interpolation.selection.limits_at`), ``start_name`` (what alpha = 0
     is), ``patch_accuracy``/``support_accuracy`` (means per alpha), ``tasks`` (per task: ``role``,
@@ -69,25 +72,23 @@ def sweep_record(
     obj_se = objective_stderr(
         {n: best.stderr(n) for n in patch}, {n: best.stderr(n) for n in support}, settings.criterion
     )
-    estimates = [
-        objective_interval({n: r.estimate(n) for n in patch}, {n: r.estimate(n) for n in support}, settings.criterion)
-        for r in rows
-    ]
-    intervals = [(low, high) for _, low, high in estimates]
+    _, *interval = objective_interval(
+        {n: best.estimate(n) for n in patch}, {n: best.estimate(n) for n in support}, settings.criterion
+    )
     support_interval = mean_interval(best.estimate(n) for n in support)[1:] if support else None
     totals = best.total
+    paired = paired_selection(alphas, roles, table, settings.criterion, scores, index)
+    noise = paired.pop("noise")
     return {
         "alphas": alphas,
         "selected_alpha": alpha,
         "criterion": settings.describe(),
         "objective": [None if math.isinf(v) else v for v in scores],
         "objective_stderr": obj_se,
-        "objective_interval": list(intervals[index]),
-        "tied_alphas": [alphas[i] for i in tied_indices(scores, index, intervals[index][0])],
+        "objective_interval": interval,
+        **paired,
         "warnings": selection_warnings(
-            scores,
-            index,
-            [iv if math.isfinite(v) else None for iv, v in zip(intervals, scores, strict=True)],
+            noise["spread"] if noise is not None else None,
             support_interval,
             settings.max_support_drop,
             {n: totals[n] for n in roles},
@@ -140,7 +141,11 @@ def summary_line(record: Mapping[str, Any]) -> str:
                 + (f" ({each})" if role == "transfer" or (role == "patch" and len(names) > 1) else "")
             )
     tied = record.get("tied_alphas") or [alpha]
-    ties = f" (alphas {min(tied):g}-{max(tied):g} within alpha*'s interval)" if len(tied) > 1 else ""
+    ties = (
+        f" (alphas {min(tied):g}-{max(tied):g} cannot be told apart from alpha* on these held-out images)"
+        if len(tied) > 1
+        else ""
+    )
     return f"alpha* = {alpha:g}: " + ", ".join(parts) + ties
 
 

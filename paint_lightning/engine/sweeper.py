@@ -113,20 +113,43 @@ class Sweeper:
                 for chunk in _in_step(_chunks(batches, self.chunk_bytes), self.reduce, self.device):
                     for task, _, labels in chunk:
                         counts.total[task] += counted(labels).sum()
+                    right: list[list[Tensor]] = [[] for _ in chunk]  # per batch, in the order of `order`
                     for j in order:
                         combiner.set(candidates[j])
                         with self.forward_context() if self.forward_context else contextlib.nullcontext():
-                            for task, images, labels in chunk:
-                                add_counts(counts, task, j, module(images, tasks[task]), labels)
+                            for b, (task, images, labels) in enumerate(chunk):
+                                right[b].append(add_counts(counts, task, j, module(images, tasks[task]), labels))
+                    for b, (task, _, _) in enumerate(chunk):
+                        add_pairs(counts, task, order, right[b])
         finally:
             module.train(was_training)
 
 
-def add_counts(counts: Counts, task: int, candidate: int, logits: Tensor, labels: Tensor) -> None:
-    """Adds one batch's correct predictions and summed cross-entropy (placeholders skipped)."""
-    keep = counted(labels)
-    counts.correct[task, candidate] += ((logits.argmax(dim=-1) == labels) & keep).sum()
+def add_counts(counts: Counts, task: int, candidate: int, logits: Tensor, labels: Tensor) -> Tensor:
+    """Adds one batch's correct predictions and summed cross-entropy (placeholders skipped).
+
+    Returns:
+        The batch's per-image correctness (bool; placeholders False), for :func:`add_pairs`.
+    """
+    right = (logits.argmax(dim=-1) == labels) & counted(labels)
+    counts.correct[task, candidate] += right.sum()
     counts.loss[task, candidate] += F.cross_entropy(logits.double(), labels, reduction="sum", ignore_index=IGNORE_LABEL)
+    return right
+
+
+def add_pairs(counts: Counts, task: int, candidates: Sequence[int], right: Sequence[Tensor]) -> None:
+    """Adds one batch's discordant images for every pair of candidates (:attr:`Counts.discordant`).
+
+    ``right[k]`` is the per-image correctness of candidate ``candidates[k]``. One small matrix
+    product: ``R (1 - R)^T`` counts, for every pair ``(i, j)``, the images ``i`` gets right and
+    ``j`` wrong (in float64: exact; outside any autocast context).
+    """
+    if counts.discordant is None or not right:
+        return
+    r = torch.stack(list(right)).double()
+    pairs = (r @ (1.0 - r).T).round().long()
+    index = torch.as_tensor(list(candidates), device=pairs.device)
+    counts.discordant[task][index[:, None], index[None, :]] += pairs
 
 
 def _batches(

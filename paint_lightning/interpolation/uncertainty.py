@@ -9,15 +9,15 @@ the edges: 1 correct of 1 gives [50, 100]%, not 100 ± 0%. For large sets it is 
 tasks' distances below (above) theirs combined in quadrature, divided by the number of tasks;
 for one task that is the task's own Wilson interval.
 
-Candidates whose objective lies within alpha*'s interval (at or above its lower end) are tied
-with it; when the best and the worst candidates' intervals overlap, the choice among them is
-noise (for large sets: the objective varies by less than about twice its standard error).
+The intervals are reported; ties and the "choice is noise" warning use paired statistics
+(:mod:`~paint_lightning.interpolation.paired`, at the same ``z``), since every candidate is
+evaluated on the same images.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
 from paint_lightning.interpolation.selection import Criterion
 
@@ -92,17 +92,8 @@ def objective_stderr(
     return 0.5 * math.sqrt(patch * patch + support * support)
 
 
-def tied_indices(objective: Sequence[float], best: int, low: float) -> list[int]:
-    """Candidates whose objective is at or above ``low``, the lower end of the best's interval (the best included)."""
-    if not math.isfinite(objective[best]) or not math.isfinite(low):
-        return [best]
-    return [i for i, value in enumerate(objective) if math.isfinite(value) and value >= low]
-
-
 def selection_warnings(
-    objective: Sequence[float],
-    best: int,
-    intervals: Sequence[Interval | None],
+    noise_spread: float | None,
     support_interval: Interval | None,
     max_support_drop: float | None,
     sizes: Mapping[str, int],
@@ -110,29 +101,24 @@ def selection_warnings(
     """Plain-language warnings when the held-out sets are too small for the choice to mean much.
 
     Args:
-        objective: The objective of every candidate (``-inf`` when infeasible).
-        best: Index of the chosen candidate.
-        intervals: The objective's interval at every candidate (None where infeasible).
+        noise_spread: How much the objective varies across the feasible candidates (points) when
+            a paired test cannot tell the best from the worst of them
+            (:mod:`~paint_lightning.interpolation.paired`); None when it can.
         support_interval: The interval of the support tasks' mean accuracy at the chosen candidate
             (None without support tasks).
         max_support_drop: The constrained criteria's limit in points (None for ``mean``).
         sizes: Held-out examples per task.
     """
     warnings = []
-    feasible = [i for i, value in enumerate(objective) if math.isfinite(value) and intervals[i] is not None]
     smallest = min(sizes, key=lambda task: sizes[task]) if sizes else None
     size_text = f"(smallest: {sizes[smallest]} images of {smallest})" if smallest is not None else ""
-    if len(feasible) > 1 and best in feasible:
-        worst = min(feasible, key=lambda i: objective[i])
-        best_low, worst_high = intervals[best][0], intervals[worst][1]  # type: ignore[index]
-        if math.isfinite(best_low) and math.isfinite(worst_high) and best_low <= worst_high:
-            spread = objective[best] - objective[worst]
-            warnings.append(
-                f"the selection objective varies by {spread:.2f} points across the candidates, and the best one's "
-                f"{100 * _coverage():.0f}% interval ({_text(intervals[best])}) overlaps the worst one's "
-                f"({_text(intervals[worst])}) on these held-out sets {size_text}: the choice among them is "
-                "noise. Hold out more images (data.heldout_fraction, data.heldout_max) or use a coarser grid."
-            )
+    if noise_spread is not None:
+        warnings.append(
+            f"the selection objective varies by {noise_spread:.2f} points across the candidates, and a paired test "
+            f"on these held-out sets {size_text} cannot tell the best one from the worst one (z = {Z:g}, about "
+            f"{100 * _coverage():.0f}%): the choice among them is noise. Hold out more images "
+            "(data.heldout_fraction, data.heldout_max) or use a coarser grid."
+        )
     if max_support_drop is not None and support_interval is not None:
         half = (support_interval[1] - support_interval[0]) / 2
         if half > max_support_drop:

@@ -1,9 +1,12 @@
 import pytest
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 
 from paint_lightning.data.cache import TensorDataset
+from paint_lightning.data.samplers import IGNORE_LABEL
 from paint_lightning.engine import Sweeper
+from paint_lightning.engine.counts import Counts
+from paint_lightning.engine.sweeper import add_counts, add_pairs
 from paint_lightning.interpolation import Mix
 from tests.callbacks.helpers import fit_tiny
 from tests.conftest import tiny_module
@@ -95,3 +98,61 @@ def test_processes_run_the_same_chunks_or_stop_together() -> None:
         next(steps)
     with pytest.raises(RuntimeError, match="evaluation batches differ between processes"):
         list(_in_step(iter(chunks), _peer((2, 9), (1, 1)), torch.device("cpu")))  # same batches, other sizes
+
+
+def _naive_right(module, datamodule, alphas):
+    """Per task, per alpha: the per-image correctness, from a fresh model per alpha."""
+    right = {}
+    for j, alpha in enumerate(alphas):
+        probe = tiny_module()
+        probe.set_tasks(module.task_specs)
+        probe.heads.load_state_dict(module.heads.state_dict())
+        probe.clip.load_state_dict(module.patched_state_dict(alpha))
+        probe.eval()
+        for spec in module.task_specs:
+            for images, labels in DataLoader(datamodule.heldout_sets[spec.name], batch_size=5):
+                with torch.no_grad():
+                    hits = (probe(images, spec.name).argmax(-1) == labels).tolist()
+                right.setdefault(spec.name, [[] for _ in alphas])[j].extend(hits)
+    return right
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 1 << 30])
+def test_discordant_pairs_equal_a_naive_per_image_comparison(trained, chunk_bytes) -> None:
+    module, datamodule = trained
+    right = _naive_right(module, datamodule, ALPHAS)
+    loaders = {s.name: datamodule.eval_dataloader(datamodule.heldout_sets[s.name]) for s in module.task_specs}
+    counts = Sweeper(module, "cpu", chunk_bytes).count(loaders, MIXES)
+    for t, spec in enumerate(module.task_specs):
+        hits = right[spec.name]
+        naive = [[sum(a and not b for a, b in zip(hits[i], hits[j], strict=True)) for j in range(5)] for i in range(5)]
+        assert counts.discordant[t].tolist() == naive
+    assert counts.discordant.sum() > 0  # the alphas disagree on some images: the test can fail
+    pairs = counts.column(MIXES[0]).paired_with(counts.column(MIXES[-1]), MIXES[0], MIXES[-1])
+    d = counts.discordant
+    assert pairs == {s.name: (int(d[t, 0, 4]), int(d[t, 4, 0])) for t, s in enumerate(module.task_specs)}
+
+
+def test_discordant_pairs_of_shards_add_up_to_the_whole(trained) -> None:
+    """Two processes' shards summed (as the reduction does) give one process's counts."""
+    module, datamodule = trained
+    sets = {s.name: datamodule.heldout_sets[s.name] for s in module.task_specs}
+    whole = Sweeper(module, "cpu", 1 << 20).count({n: datamodule.eval_dataloader(d) for n, d in sets.items()}, MIXES)
+    shards = [
+        Sweeper(module, "cpu", 1 << 20).count(
+            {n: datamodule.eval_dataloader(Subset(d, range(k, len(d), 2))) for n, d in sets.items()}, MIXES
+        )
+        for k in (0, 1)
+    ]
+    assert torch.equal(shards[0].discordant + shards[1].discordant, whole.discordant)
+    doubled = whole.reduced(lambda flat: 2 * flat)  # a reduction over two identical processes
+    assert torch.equal(doubled.discordant, 2 * whole.discordant) and torch.equal(doubled.correct, 2 * whole.correct)
+
+
+def test_placeholder_labels_are_never_discordant() -> None:
+    counts = Counts.zeros(["t"], [Mix.of(0.0), Mix.of(1.0)])
+    labels = torch.tensor([0, 1, IGNORE_LABEL])
+    a = add_counts(counts, 0, 0, torch.tensor([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0]]), labels)  # right, wrong, -
+    b = add_counts(counts, 0, 1, torch.tensor([[0.0, 1.0], [0.0, 1.0], [0.0, 1.0]]), labels)  # wrong, right, -
+    add_pairs(counts, 0, [1, 0], [b, a])  # in any order of candidates
+    assert counts.discordant[0].tolist() == [[0, 1], [1, 0]]
