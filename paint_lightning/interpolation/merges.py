@@ -166,7 +166,7 @@ def _trimmed(vectors: TaskVectors, name: str, thresholds: Tensor) -> Tensor:
     """The task vectors of ``name`` with entries below their task's threshold set to zero."""
     stacked = vectors.stacked(name)
     limit = thresholds.view(-1, *([1] * (stacked.dim() - 1)))
-    return torch.where(stacked.abs() >= limit, stacked, torch.zeros_like(stacked))
+    return stacked.masked_fill_(stacked.abs() < limit, 0.0)  # +0.0, as the flat version's where()
 
 
 def _per_matrix(vectors: TaskVectors, merge: Callable[[Tensor], Tensor]) -> Merged:

@@ -19,6 +19,7 @@ from torch import Tensor
 from paint_lightning.interpolation.combine import Endpoints
 
 _BINS = 1 << 16  # 16 bits of the float32 pattern per pass
+_NON_FINITE = 0x7F80  # the high 16 bits of float32 inf; nan's are above
 
 
 class TaskVectors:
@@ -77,29 +78,31 @@ def kth_largest_magnitudes(vectors: TaskVectors, keep: int) -> Tensor:
     if not 1 <= keep <= total:
         raise ValueError(f"keep={keep}: give a number of entries in [1, {total}]")
     rank = torch.full((n,), total - keep + 1, dtype=torch.int64, device=vectors.device)  # 1-based, ascending
-    offsets = torch.arange(n, device=vectors.device).unsqueeze(1) * _BINS
+    offsets = (torch.arange(n, dtype=torch.int32, device=vectors.device) * _BINS).unsqueeze(1)
     counts = torch.zeros(n * _BINS, dtype=torch.int64, device=vectors.device)
     for name in vectors.names:
-        bits = _magnitude_bits(vectors, name)
-        counts += torch.bincount(((bits >> 16) + offsets).flatten(), minlength=n * _BINS)
+        high = _magnitude_bits(vectors, name) >> 16
+        histogram = torch.bincount((high + offsets).flatten(), minlength=n * _BINS).view(n, _BINS)
+        damaged = histogram[:, _NON_FINITE:].sum(dim=1) > 0  # inf and nan have the largest patterns
+        if bool(damaged.any()):
+            i = int(damaged.nonzero()[0])
+            raise ValueError(f"task vector of end point {i} has a non-finite entry in {name!r}: damaged weights")
+        counts += histogram.flatten()
     high, rank = _select(counts.view(n, _BINS), rank)
+    counts = counts.view(n, _BINS)
     counts.zero_()
     for name in vectors.names:
         bits = _magnitude_bits(vectors, name)
-        inside = (bits >> 16) == high.unsqueeze(1)
-        counts += torch.bincount(((bits & (_BINS - 1)) + offsets)[inside], minlength=n * _BINS)
-    low, _ = _select(counts.view(n, _BINS), rank)
+        for i in range(n):  # only the entries in the selected bin of the high bits
+            inside = bits[i][(bits[i] >> 16) == high[i].to(torch.int32)] & (_BINS - 1)
+            counts[i] += torch.bincount(inside, minlength=_BINS)
+    low, _ = _select(counts, rank)
     return ((high << 16) | low).to(torch.int32).view(torch.float32)
 
 
 def _magnitude_bits(vectors: TaskVectors, name: str) -> Tensor:
-    """The bit patterns of ``|tau_i[name]|`` as int64 (end points x entries)."""
-    stacked = vectors.stacked(name).flatten(1)
-    finite = torch.isfinite(stacked).all(dim=1)
-    if not bool(finite.all()):
-        i = int((~finite).nonzero()[0])
-        raise ValueError(f"task vector of end point {i} has a non-finite entry in {name!r}; its weights are damaged")
-    return stacked.abs_().view(torch.int32).to(torch.int64)
+    """The bit patterns of ``|tau_i[name]|`` as int32 (end points x entries)."""
+    return vectors.stacked(name).flatten(1).abs_().view(torch.int32)
 
 
 def _select(counts: Tensor, rank: Tensor) -> tuple[Tensor, Tensor]:
