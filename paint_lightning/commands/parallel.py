@@ -38,7 +38,7 @@ from paint_lightning.engine.alpha_sweep import measure_missing, sweep_alphas
 from paint_lightning.engine.offline import LoadedRun, load_run, measure, prepare_data, resolve_device
 from paint_lightning.engine.parallel import end_point_device, parallel_search, zero
 from paint_lightning.engine.protocol import patch_tensors
-from paint_lightning.interpolation.merge_options import parse_options
+from paint_lightning.interpolation.merge_options import describe_options, parse_options
 from paint_lightning.interpolation.merges import MERGES, merge_end_point
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.io import write_json
@@ -54,7 +54,13 @@ def build_parser() -> Any:
     parser.add_argument(
         "--merge", nargs="+", type=str, default=None, help=f"Merge methods to compare: {', '.join(MERGES)}."
     )
-    parser.add_argument("--merge_options", type=str, default="{}", help='JSON per method: {"ties": {"density": 0.2}}.')
+    takes = "; ".join(f"{method} {describe_options(method)}" for method in MERGES)
+    parser.add_argument(
+        "--merge_options",
+        type=str,
+        default="{}",
+        help=f'JSON per method, e.g. {{"ties": {{"density": 0.2}}}} ({takes}).',
+    )
     parser.add_argument("--export_method", type=str | None, default=None, help="Method to export (default: best).")
     parser.add_argument(
         "--out", type=str | None, default=None, help="Output folder (default: lightning_logs/parallel_N)."
