@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import epoch_eval
 import gpu_bf16
+import merge_memory
 import sweep_memory
 import sweep_vs_limit
 import sweep_vs_naive
@@ -31,6 +32,7 @@ BENCHMARKS: dict[str, tuple[Callable[[], Result], str, float]] = {
     "sweep_memory": (sweep_memory.run, "<=", sweep_memory.TARGET),
     "epoch_eval": (epoch_eval.run, "<=", epoch_eval.TARGET),
     "gpu_bf16": (gpu_bf16.run, ">=", gpu_bf16.TARGET),
+    "merge_memory": (merge_memory.quick, "<=", merge_memory.TARGET),
 }
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,9 @@ from paint_lightning.commands.results import export_model, next_directory, task_
 from paint_lightning.commands.run_data import check_run_data
 from paint_lightning.engine.alpha_sweep import measure_missing, sweep_alphas
 from paint_lightning.engine.offline import LoadedRun, load_run, measure, prepare_data, resolve_device
-from paint_lightning.engine.parallel import parallel_search, zero
+from paint_lightning.engine.parallel import end_point_device, parallel_search, zero
 from paint_lightning.engine.protocol import patch_tensors
+from paint_lightning.interpolation.merge_options import describe_options, parse_options
 from paint_lightning.interpolation.merges import MERGES, merge_end_point
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.io import write_json
@@ -52,7 +54,13 @@ def build_parser() -> Any:
     parser.add_argument(
         "--merge", nargs="+", type=str, default=None, help=f"Merge methods to compare: {', '.join(MERGES)}."
     )
-    parser.add_argument("--merge_options", type=str, default="{}", help='JSON per method: {"ties": {"density": 0.2}}.')
+    takes = "; ".join(f"{method} {describe_options(method)}" for method in MERGES)
+    parser.add_argument(
+        "--merge_options",
+        type=str,
+        default="{}",
+        help=f'JSON per method, e.g. {{"ties": {{"density": 0.2}}}} ({takes}).',
+    )
     parser.add_argument("--export_method", type=str | None, default=None, help="Method to export (default: best).")
     parser.add_argument(
         "--out", type=str | None, default=None, help="Output folder (default: lightning_logs/parallel_N)."
@@ -85,7 +93,9 @@ def load_runs(paths: Sequence[str], device: torch.device) -> tuple[list[LoadedRu
                 f"--runs[{i}]={paths[i]!r} was not fine-tuned from the same zero-shot model as --runs[0]={paths[0]!r} "
                 "(its start point or text tower differs); parallel patching combines runs of one start point."
             )
-    ends = [{k: v.detach().to(device, copy=True) for k, v in patch_tensors(run.module)[0].items()} for run in runs]
+    ends = [{k: v.detach().clone() for k, v in patch_tensors(run.module)[0].items()} for run in runs]
+    place = end_point_device(ends, device)  # the host when the device is short: streamed by group
+    ends = [{k: v.to(place) for k, v in end.items()} for end in ends]
     runs[0].module.to(device)
     for run in runs[1:]:
         run.module = None  # type: ignore[assignment]  # its tower is an end point now; free the rest
@@ -97,10 +107,10 @@ def run_parallel(init: Any) -> Path:
     device = resolve_device(init.device)
     with config_phase():
         settings, chunk = cfg.sweep_settings(init.sweep)
-        options = json.loads(init.merge_options)
         unknown = [method for method in init.merge or [] if method not in MERGES]
         if unknown:
             raise ValueError(f"--merge {' '.join(unknown)}: unknown method; use {', '.join(MERGES)}.")
+        options = merge_options(init.merge or [], init.merge_options)
         check_output_dir(init.out or "lightning_logs", "--out" if init.out else "--out (default lightning_logs/)")
         runs, ends = load_runs(init.runs, device)
         datamodule = init.data
@@ -125,7 +135,8 @@ def run_parallel(init: Any) -> Path:
     method_ends: dict[str, list[dict[str, Tensor]]] = {"parallel": ends}
     _, start = patch_tensors(module)
     for method in init.merge or []:
-        merged = merge_end_point(method, start, ends, **options.get(method, {}))
+        place = next(iter(ends[0].values())).device  # the merged end point is kept where the runs are
+        merged = merge_end_point(method, start, ends, device=device, out_device=place, **options[method])
         method_ends[method] = [merged]
         swept, _ = sweep_alphas(measure(module, datamodule, "heldout", device, chunk, [merged]), roles, settings)
         index = swept["alphas"].index(swept["selected_alpha"])
@@ -148,6 +159,29 @@ def run_parallel(init: Any) -> Path:
     path = export_model(module, mix, out, meta, method_ends[best])
     print(f"Model of {best} ({mix.label()}) written to {path}")
     return out
+
+
+def merge_options(methods: Sequence[str], text: str) -> dict[str, dict[str, Any]]:
+    """The checked options of each method in ``--merge`` from the ``--merge_options`` JSON.
+
+    Raises:
+        ValueError: For text that is not a JSON object, options of a method ``--merge`` does not
+            list, or an option a method does not take (naming the method and the options it takes).
+    """
+    example = '{"ties": {"density": 0.2}}'
+    try:
+        given = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"--merge_options={text!r} is not JSON ({err}); give e.g. '{example}'.") from None
+    if not isinstance(given, dict):
+        raise ValueError(f"--merge_options={text!r}: give a JSON object of method -> options, e.g. '{example}'.")
+    extra = [method for method in given if method not in methods]
+    if extra:
+        raise ValueError(
+            f"--merge_options has options for {', '.join(map(repr, extra))}, which --merge does not list "
+            f"({' '.join(methods) or 'no merge'}); add the method to --merge or drop its options."
+        )
+    return {method: asdict(parse_options(method, given.get(method, {}), "--merge_options")) for method in methods}
 
 
 def _test(module: Any, datamodule: Any, device: Any, chunk: int, ends: Any, mix: Mix, roles: Mapping[str, str]) -> dict:

@@ -11,6 +11,10 @@ point. The coefficients are chosen under the same criteria as single-task patchi
   one coefficient at a time within ``budget`` points (the default beyond three end points).
 
 Ties go to the point closest to the zero-shot model (smallest sum of coefficients).
+
+The runs' towers (the end points) stay on the host unless the device has room for them all
+(:func:`end_point_device`); the sweep then moves one parameter group of them at a time
+(:func:`~paint_lightning.interpolation.combine.write_mix`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import torch
+from torch import Tensor
+
 from paint_lightning.engine.alpha_sweep import SweepSettings, measure_missing
 from paint_lightning.engine.counts import Counts, TaskCounts
 from paint_lightning.interpolation.coordinate import coordinate_ascent
@@ -27,6 +34,27 @@ from paint_lightning.interpolation.mix import Mix
 from paint_lightning.interpolation.selection import SweepCurves, objective
 
 GRID_LIMIT = 3  # end points up to which the full grid is the default
+DEVICE_SHARE = 0.5  # the largest share of the device's free memory the end points may take
+
+
+def end_point_device(
+    ends: Sequence[Mapping[str, Tensor]], device: torch.device, free_bytes: int | None = None
+) -> torch.device:
+    """Where to keep the end points: ``device`` if they take at most half its free memory, else the host.
+
+    Args:
+        ends: The end points (name -> tensor).
+        device: The compute device.
+        free_bytes: The device's free memory (default: asked from CUDA; the CPU has room).
+    """
+    if device.type == "cpu":
+        return device
+    if free_bytes is None:
+        if device.type != "cuda":
+            return torch.device("cpu")
+        free_bytes, _ = torch.cuda.mem_get_info(device)
+    needed = sum(t.numel() * t.element_size() for end in ends for t in end.values())
+    return device if needed <= DEVICE_SHARE * free_bytes else torch.device("cpu")
 
 
 def zero(n: int) -> Mix:

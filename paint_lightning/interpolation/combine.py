@@ -77,14 +77,22 @@ class Endpoints:
 
 
 @torch.no_grad()
-def write_mix(destination: Sequence[Tensor], endpoints: Endpoints, mix: Mix) -> None:
+def write_mix(destination: Sequence[Tensor], endpoints: Endpoints, mix: Mix, stream: bool | None = None) -> None:
     """Writes ``mix`` of ``endpoints`` into ``destination`` (one tensor per name, same order).
 
     ``destination`` may alias an end point only where that end point's coefficient is the sole
     non-zero one (the copy of ``start`` comes first); :class:`InPlaceCombiner` keeps a separate
     copy of the live values for that reason.
+
+    End points held elsewhere than ``destination`` (on the host, while the model is on a device
+    too small for them all) are *streamed*: moved one parameter group at a time, so the device
+    holds one group of every end point at a time. ``stream`` forces that (``True``) or the
+    all-at-once path (``False``); ``None`` streams where an end point is on another device. The
+    result is the same bit for bit (the kernel is elementwise).
     """
     endpoints.check(mix)
+    if stream is None:
+        stream = any(end[i].device != t.device for end in endpoints.ends for i, t in enumerate(destination))
     coefficients = mix.per_tensor(endpoints.groups)
     buckets: dict[tuple[tuple[float, ...], bool], list[int]] = defaultdict(list)
     for index, (tensor, coefficient) in enumerate(zip(destination, coefficients, strict=True)):
@@ -96,16 +104,36 @@ def write_mix(destination: Sequence[Tensor], endpoints: Endpoints, mix: Mix) -> 
         )
         buckets[(coefficient, uniform)].append(index)
     for (coefficient, uniform), indices in buckets.items():
-        dst = [destination[i] for i in indices]
-        start = [endpoints.start[i] for i in indices]
-        ends = [[end[i] for i in indices] for end in endpoints.ends]
-        if uniform:
-            _fused(dst, start, ends, coefficient)
-        else:  # compute in float32, round once
-            for j, target in enumerate(dst):
-                work = [start[j].float().clone()]
-                _fused(work, [start[j].float()], [[end[j].float()] for end in ends], coefficient)
-                target.copy_(work[0])
+        for part in _by_group(indices, endpoints.groups) if stream else [indices]:
+            _write_part(destination, endpoints, part, coefficient, uniform)
+
+
+def _by_group(indices: list[int], groups: Sequence[str]) -> list[list[int]]:
+    """``indices`` split by parameter group (one group's tensors at a time on the device)."""
+    parts: dict[str, list[int]] = defaultdict(list)
+    for i in indices:
+        parts[groups[i]].append(i)
+    return list(parts.values())
+
+
+def _write_part(
+    destination: Sequence[Tensor],
+    endpoints: Endpoints,
+    indices: list[int],
+    coefficient: tuple[float, ...],
+    uniform: bool,
+) -> None:
+    """Writes the tensors ``indices`` (moving the start and end points' to the destination's device)."""
+    dst = [destination[i] for i in indices]
+    start = [endpoints.start[i].to(destination[i].device) for i in indices]
+    ends = [[end[i].to(destination[i].device) for i in indices] for end in endpoints.ends]
+    if uniform:
+        _fused(dst, start, ends, coefficient)
+    else:  # compute in float32, round once
+        for j, target in enumerate(dst):
+            work = [start[j].float().clone()]
+            _fused(work, [start[j].float()], [[end[j].float()] for end in ends], coefficient)
+            target.copy_(work[0])
 
 
 def _fused(dst: list[Tensor], start: list[Tensor], ends: list[list[Tensor]], coefficient: tuple[float, ...]) -> None:

@@ -20,71 +20,65 @@ held-out data like PAINT's alpha (``Mix.of(lam)`` with ``ends=[merged]``):
 
 Non-floating-point tensors take the start point's value (the engine's rule for a coefficient
 that is not positive). The functions are pure: inputs are never modified.
+
+Memory: every method works tensor by tensor (:class:`~paint_lightning.interpolation.task_vectors.TaskVectors`):
+the task vectors of one tensor name exist at a time, on the compute device, and the end points may
+stay on the host. TIES first finds each task vector's magnitude threshold (an exact global
+quantile, :func:`~paint_lightning.interpolation.task_vectors.kth_largest_magnitudes`) and the
+majority sign, then trims, elects and averages each tensor; its result is bit for bit that of the
+whole-model flat computation (the majority sign is counted in integers, where a float32 sum of
+signs over more than 2**24 entries could round).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
 
-from paint_lightning.interpolation.combine import Endpoints
+from paint_lightning.interpolation.merge_options import NoOptions, TiesOptions, parse_options
+from paint_lightning.interpolation.task_vectors import TaskVectors, kth_largest_magnitudes
 
-TaskVector = dict[str, Tensor]
-
-
-def task_vectors(start: Mapping[str, Tensor], ends: Sequence[Mapping[str, Tensor]]) -> list[TaskVector]:
-    """``end - start`` (float32) of every floating-point tensor, one mapping per end point.
-
-    Raises:
-        ValueError: If names, shapes or floating-point-ness of the end points differ from the start's.
-    """
-    Endpoints(start, ends)  # checks names, shapes and dtypes kinds, naming the first difference
-    names = [name for name, tensor in start.items() if tensor.is_floating_point()]
-    return [{name: end[name].float() - start[name].float() for name in names} for end in ends]
+Merged = Iterator[tuple[str, Tensor]]
+"""A merged task vector, tensor by tensor: (name, merged tensor on the compute device)."""
 
 
-def task_arithmetic(vectors: Sequence[Mapping[str, Tensor]]) -> TaskVector:
+def task_arithmetic(vectors: TaskVectors, options: NoOptions | None = None) -> Merged:
     """The sum of the task vectors."""
-    return {name: torch.stack([v[name] for v in vectors]).sum(dim=0) for name in vectors[0]}
+    for name in vectors.names:
+        yield name, vectors.stacked(name).sum(dim=0)
 
 
-def ties(vectors: Sequence[Mapping[str, Tensor]], density: float = 0.2) -> TaskVector:
+def ties(vectors: TaskVectors, options: TiesOptions | None = None) -> Merged:
     """TIES: trim each task vector to its top ``density`` by magnitude, elect signs, disjoint mean.
 
-    Args:
-        vectors: Task vectors (same names and shapes).
-        density: Share of each task vector's entries kept (the largest magnitudes over all its
-            tensors together; entries tied with the smallest kept magnitude are kept too).
-
-    Raises:
-        ValueError: If ``density`` is not in ``(0, 1]``.
+    Three passes over the names before the merge itself: two find each task vector's threshold
+    (the smallest kept magnitude), one counts the elected signs (the majority sign goes to
+    entries whose trimmed sum is exactly zero).
     """
-    if not 0.0 < density <= 1.0:
-        raise ValueError(f"ties: density={density}; give the share of entries kept, in (0, 1], e.g. 0.2")
-    names = list(vectors[0])
-    flat = torch.stack([torch.cat([v[name].flatten() for name in names]) for v in vectors])
-    trimmed = torch.stack([_trim(row, density) for row in flat])
-    elected = torch.sign(trimmed.sum(dim=0))
-    majority = torch.sign(elected.sum())
-    elected[elected == 0] = majority if majority != 0 else 1.0
-    agree = torch.where(elected > 0, trimmed > 0, trimmed < 0)
-    kept = trimmed * agree
-    merged = kept.sum(dim=0) / agree.sum(dim=0).clamp(min=1)
-    out: TaskVector = {}
-    offset = 0
-    for name in names:
-        shape = vectors[0][name].shape
-        size = vectors[0][name].numel()
-        out[name] = merged[offset : offset + size].view(shape).clone()
-        offset += size
-    return out
+    keep = math.ceil((options or TiesOptions()).density * vectors.numel)
+    if keep >= vectors.numel:  # nothing trimmed
+        thresholds = torch.zeros(len(vectors), device=vectors.device)
+    else:
+        thresholds = kth_largest_magnitudes(vectors, keep)
+    balance = 0
+    for name in vectors.names:
+        sums = _trimmed(vectors, name, thresholds).sum(dim=0)
+        balance += int((sums > 0).sum()) - int((sums < 0).sum())
+    majority = 1.0 if balance >= 0 else -1.0
+    for name in vectors.names:
+        trimmed = _trimmed(vectors, name, thresholds)
+        elected = torch.sign(trimmed.sum(dim=0))
+        elected[elected == 0] = majority
+        agree = torch.where(elected > 0, trimmed > 0, trimmed < 0)
+        kept = trimmed * agree
+        yield name, kept.sum(dim=0) / agree.sum(dim=0).clamp(min=1)
 
 
-def iso_c(vectors: Sequence[Mapping[str, Tensor]]) -> TaskVector:
+def iso_c(vectors: TaskVectors, options: NoOptions | None = None) -> Merged:
     """Iso-C: the summed task vector of every matrix with its singular values set to their mean."""
 
     def flatten(stacked: Tensor) -> Tensor:
@@ -94,7 +88,7 @@ def iso_c(vectors: Sequence[Mapping[str, Tensor]]) -> TaskVector:
     return _per_matrix(vectors, flatten)
 
 
-def tsv(vectors: Sequence[Mapping[str, Tensor]]) -> TaskVector:
+def tsv(vectors: TaskVectors, options: NoOptions | None = None) -> Merged:
     """TSV-Merge: each task's top ``1/T`` singular components, decorrelated, summed."""
 
     def decorrelate(stacked: Tensor) -> Tensor:
@@ -111,25 +105,41 @@ def tsv(vectors: Sequence[Mapping[str, Tensor]]) -> TaskVector:
     return _per_matrix(vectors, decorrelate)
 
 
-MERGES: dict[str, Callable[..., TaskVector]] = {
-    "task_arithmetic": task_arithmetic,
-    "ties": ties,
-    "iso_c": iso_c,
-    "tsv": tsv,
+class MergeMethod(NamedTuple):
+    """A merge method: its tensor-by-tensor function and the dataclass of its options."""
+
+    merge: Callable[[TaskVectors, Any], Merged]
+    options: type
+
+
+MERGES: dict[str, MergeMethod] = {
+    "task_arithmetic": MergeMethod(task_arithmetic, NoOptions),
+    "ties": MergeMethod(ties, TiesOptions),
+    "iso_c": MergeMethod(iso_c, NoOptions),
+    "tsv": MergeMethod(tsv, NoOptions),
 }
-"""Merge methods by name: task vectors (and options) -> merged task vector."""
+"""Merge methods by name (options: :mod:`~paint_lightning.interpolation.merge_options`)."""
 
 
 def merge_end_point(
-    method: str, start: Mapping[str, Tensor], ends: Sequence[Mapping[str, Tensor]], **options: Any
+    method: str,
+    start: Mapping[str, Tensor],
+    ends: Sequence[Mapping[str, Tensor]],
+    device: torch.device | str | None = None,
+    out_device: torch.device | str | None = None,
+    **options: Any,
 ) -> dict[str, Tensor]:
     """The end point ``start + merge(task vectors)``: sweep its coefficient like PAINT's alpha.
 
     Args:
         method: One of :data:`MERGES` (``task_arithmetic``, ``ties``, ``iso_c``, ``tsv``).
         start: Name -> tensor of the start point (zero-shot).
-        ends: The fine-tuned end points, same names and shapes.
-        **options: The method's options (``ties``: ``density``).
+        ends: The fine-tuned end points, same names and shapes; they may stay on the host, only
+            one tensor name of them is moved to ``device`` at a time.
+        device: Where the merge is computed (default: where ``start`` is).
+        out_device: Where the result is put (default: where each ``start`` tensor is).
+        **options: The method's options (``ties``: ``density``), see
+            :mod:`~paint_lightning.interpolation.merge_options`.
 
     Returns:
         Name -> tensor, in ``start``'s names and dtypes; non-floating-point tensors are ``start``'s.
@@ -137,41 +147,33 @@ def merge_end_point(
     Raises:
         ValueError: For an unknown method or option, no end points, or mismatched end points.
     """
-    if method not in MERGES:
-        raise ValueError(f"merge method {method!r} is unknown; use one of {', '.join(MERGES)}.")
+    parsed = parse_options(method, options, f"merge {method!r} options")
     if not ends:
         raise ValueError(f"merge {method!r}: needs at least one fine-tuned end point")
-    function = MERGES[method]
-    allowed = [name for name in function.__code__.co_varnames[1 : function.__code__.co_argcount]]
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise ValueError(f"merge {method!r} has no options {unknown}; its options are {allowed or 'none'}.")
-    merged = function(task_vectors(start, ends), **options)
+    vectors = TaskVectors(start, ends, device)
     out: dict[str, Tensor] = {}
+    for name, tau in MERGES[method].merge(vectors, parsed):  # one tensor at a time
+        tensor = start[name]
+        value = (tensor.to(vectors.device).float() + tau).to(tensor.dtype)
+        out[name] = value.to(out_device if out_device is not None else tensor.device)
     for name, tensor in start.items():
-        if name in merged:
-            out[name] = (tensor.float() + merged[name].to(tensor.device)).to(tensor.dtype)
-        else:
-            out[name] = tensor.detach().clone()
-    return out
+        if name not in out:
+            out[name] = tensor.detach().to(out_device if out_device is not None else tensor.device, copy=True)
+    return {name: out[name] for name in start}
 
 
-def _per_matrix(vectors: Sequence[Mapping[str, Tensor]], merge: Callable[[Tensor], Tensor]) -> TaskVector:
+def _trimmed(vectors: TaskVectors, name: str, thresholds: Tensor) -> Tensor:
+    """The task vectors of ``name`` with entries below their task's threshold set to zero."""
+    stacked = vectors.stacked(name)
+    limit = thresholds.view(-1, *([1] * (stacked.dim() - 1)))
+    return stacked.masked_fill_(stacked.abs() < limit, 0.0)  # +0.0, as the flat version's where()
+
+
+def _per_matrix(vectors: TaskVectors, merge: Callable[[Tensor], Tensor]) -> Merged:
     """``merge`` of each matrix's stacked task vectors (tasks x rows x columns); other tensors averaged."""
-    out: TaskVector = {}
-    for name in vectors[0]:
-        stacked = torch.stack([v[name] for v in vectors])
-        out[name] = merge(stacked) if stacked.dim() == 3 else stacked.mean(dim=0)
-    return out
-
-
-def _trim(row: Tensor, density: float) -> Tensor:
-    keep = math.ceil(density * row.numel())
-    if keep >= row.numel():
-        return row.clone()
-    magnitude = row.abs()
-    threshold = magnitude.kthvalue(row.numel() - keep + 1).values  # the keep-th largest
-    return torch.where(magnitude >= threshold, row, torch.zeros_like(row))
+    for name in vectors.names:
+        stacked = vectors.stacked(name)
+        yield name, merge(stacked) if stacked.dim() == 3 else stacked.mean(dim=0)
 
 
 def _polar(matrix: Tensor) -> Tensor:

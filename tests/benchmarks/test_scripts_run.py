@@ -35,3 +35,12 @@ def test_sweep_memory_measures_something():
 
     result = sweep_memory.run()
     assert result.measured is not None and result.measured > 0, result.report()
+
+
+@pytest.mark.slow
+def test_merge_memory_measures_flat_and_streamed():
+    import merge_memory
+
+    result = merge_memory.run("ViT-S-32", 2, ("ties",))
+    assert result.measured is not None and result.measured > 0, result.report()
+    assert "flat" in result.details["ties"] and "streamed" in result.details["ties"]

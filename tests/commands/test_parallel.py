@@ -1,5 +1,6 @@
 import json
 import math
+import re
 
 import pytest
 import torch
@@ -8,7 +9,7 @@ import paint_lightning.commands.parallel as parallel
 from paint_lightning.cli import main
 from paint_lightning.engine.alpha_sweep import SweepSettings
 from paint_lightning.engine.counts import Counts
-from paint_lightning.engine.parallel import parallel_search
+from paint_lightning.engine.parallel import end_point_device, parallel_search
 from paint_lightning.engine.protocol import patch_tensors
 from paint_lightning.export import load_patched
 from paint_lightning.interpolation.merges import merge_end_point
@@ -64,6 +65,39 @@ def test_parallel_refuses_an_unknown_merge_before_loading_runs(tmp_path, capsys)
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and "--merge dare: unknown method" in err and "ties" in err.split("use", 1)[1]
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("merge", "options", "message"),
+    [
+        (
+            ["iso_c"],
+            '{"iso_c": {"density": 0.5}}',
+            "--merge_options: 'density' is not an option of merge method 'iso_c', which takes no options",
+        ),
+        (["ties"], '{"ties": {"k": 0.5}}', "'k' is not an option of merge method 'ties', which takes density \\(float"),
+        (["ties"], '{"ties": {"density": 1.5}}', "--merge_options: ties: density=1.5; give the share"),
+        (["task_arithmetic"], '{"ties": {"density": 0.5}}', "options for 'ties', which --merge does not list"),
+        (["ties"], '{"ties": {density: 0.5}}', "--merge_options=.* is not JSON"),
+        (["ties"], "[0.5]", "give a JSON object of method -> options"),
+    ],
+)
+def test_parallel_refuses_wrong_merge_options_before_loading_runs(merge, options, message, tmp_path, capsys):
+    missing = ["--runs", str(tmp_path / "no_run_a"), str(tmp_path / "no_run_b")]
+    flags = ["--merge", *merge, "--merge_options", options, "--out", str(tmp_path / "o")]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["parallel", "--config", TINY_YAML, *missing, *flags])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and re.search(message, err), err
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_runs_stay_on_the_host_when_the_device_is_short() -> None:
+    ends = [{"w": torch.zeros(1000)}, {"w": torch.zeros(1000)}]  # 8000 bytes
+    cuda = torch.device("cuda")
+    assert end_point_device(ends, cuda, free_bytes=16_000) == cuda
+    assert end_point_device(ends, cuda, free_bytes=15_999) == torch.device("cpu")
+    assert end_point_device(ends, torch.device("cpu")) == torch.device("cpu")
 
 
 def _fake_measure(accuracy):

@@ -1,8 +1,10 @@
+import importlib
+
 import open_clip
 import pytest
 import torch
 
-from paint_lightning.interpolation.combine import Endpoints, InPlaceCombiner, combine, tower_tensors
+from paint_lightning.interpolation.combine import Endpoints, InPlaceCombiner, combine, tower_tensors, write_mix
 from paint_lightning.interpolation.mix import Mix, group_order, parameter_group
 
 
@@ -110,6 +112,50 @@ def test_low_precision_live_weights_are_computed_in_float32_and_rounded_once() -
         combiner.set(Mix.of(0.3))
         assert torch.equal(live["w"], torch.lerp(start["w"], fine_tuned.float(), 0.3).bfloat16())
     assert torch.equal(live["w"], fine_tuned)
+
+
+MIXES = [Mix.of(0.3, 0.0), Mix.of(0.3, 0.6), Mix.of(1.0, 0.0), Mix.of({"block.0": 1.0, "*": 0.5}, {"*": -0.2})]
+
+
+@pytest.mark.parametrize("mix", MIXES, ids=str)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_streaming_end_points_one_group_at_a_time_gives_the_same_bits(mix, dtype, monkeypatch) -> None:
+    # The path taken when the runs stay on the host and the model is on a device (forced here on
+    # the CPU): every call of the kernel holds the tensors of one parameter group only.
+    start, ends = _state(0), [_state(1), _state(2)]
+    combine_module = importlib.import_module("paint_lightning.interpolation.combine")
+    names = {id(t): name for name, t in start.items()}
+    calls: list[set[str]] = []
+    kernel = combine_module._fused
+
+    def spy(dst, start_part, ends_part, coefficient):
+        calls.append({names[id(t)] for t in start_part})
+        kernel(dst, start_part, ends_part, coefficient)
+
+    def written(stream: bool) -> list[torch.Tensor]:
+        out = [t.clone().to(dtype) if t.is_floating_point() else t.clone() for t in start.values()]
+        calls.clear()
+        monkeypatch.setattr(combine_module, "_fused", spy)
+        write_mix(out, Endpoints(start, ends), mix, stream=stream)
+        monkeypatch.undo()
+        return out
+
+    whole = written(stream=False)
+    streamed = written(stream=True)
+    assert len(calls) >= 3 and all(len({parameter_group(n) for n in call}) == 1 for call in calls), calls
+    assert all(torch.equal(a, b) for a, b in zip(streamed, whole, strict=True))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_end_points_on_the_host_are_streamed_to_a_model_on_the_device() -> None:
+    start, ends = _state(0), [_state(1), _state(2)]
+    on_device = [{k: v.cuda() for k, v in e.items()} for e in (start, *ends)]
+    for mix in MIXES:
+        live_host_ends = {k: v.clone() for k, v in on_device[0].items()}
+        live_device_ends = {k: v.clone() for k, v in on_device[0].items()}
+        write_mix(list(live_host_ends.values()), Endpoints(on_device[0], ends), mix)  # ends on the host
+        write_mix(list(live_device_ends.values()), Endpoints(on_device[0], on_device[1:]), mix)
+        assert all(torch.equal(live_host_ends[k], live_device_ends[k]) for k in start)
 
 
 @pytest.mark.parametrize("name", ["ViT-B-32", "RN50"])

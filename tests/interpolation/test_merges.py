@@ -129,3 +129,91 @@ def test_one_end_point_is_kept_by_task_arithmetic_and_tsv() -> None:
 def test_bad_requests_are_refused(method: str, ends: list, options: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         merge_end_point(method, ZERO, ends, **options)
+
+
+def flat_ties(start: dict, ends: list[dict], density: float) -> dict[str, torch.Tensor]:
+    """The whole-model flat TIES (of 09c0260): every task vector concatenated into one row."""
+    names = [n for n, t in start.items() if t.is_floating_point()]
+    flat = torch.stack([torch.cat([(e[n].float() - start[n].float()).flatten() for n in names]) for e in ends])
+    keep = math.ceil(density * flat.shape[1])
+    rows = []
+    for row in flat:
+        threshold = row.abs().kthvalue(row.numel() - keep + 1).values if keep < row.numel() else 0.0
+        rows.append(torch.where(row.abs() >= threshold, row, torch.zeros_like(row)))
+    trimmed = torch.stack(rows)
+    elected = torch.sign(trimmed.sum(dim=0))
+    majority = torch.sign(elected.sum())
+    elected[elected == 0] = majority if majority != 0 else 1.0
+    agree = torch.where(elected > 0, trimmed > 0, trimmed < 0)
+    merged = (trimmed * agree).sum(dim=0) / agree.sum(dim=0).clamp(min=1)
+    out, offset = {}, 0
+    for n in names:
+        size = start[n].numel()
+        out[n] = (start[n].float() + merged[offset : offset + size].view(start[n].shape)).to(start[n].dtype)
+        offset += size
+    return out
+
+
+@pytest.mark.parametrize("density", [0.05, 0.2, 0.5, 1.0])
+@pytest.mark.parametrize("quantised", [False, True])
+def test_ties_tensor_by_tensor_equals_the_flat_whole_model_ties_bit_for_bit(density: float, quantised: bool) -> None:
+    generator = torch.Generator().manual_seed(int(density * 100))
+    shapes = {"conv": (4, 3, 3, 3), "w": (17, 9), "b": (9,), "ln": (13,), "cls": (1, 1, 9)}
+
+    def draw(shape: tuple) -> torch.Tensor:
+        values = torch.randn(shape, generator=generator)
+        return (values * 2).round() / 2 if quantised else values  # ties in magnitude and in the sums
+
+    start = {name: draw(shape) for name, shape in shapes.items()}
+    ends = [{name: t + draw(t.shape) for name, t in start.items()} for _ in range(3)]
+    merged = merge_end_point("ties", start, ends, density=density)
+    expected = flat_ties(start, ends, density)
+    for name in shapes:
+        assert torch.equal(merged[name], expected[name]), name
+
+
+class Recorder(dict):
+    """End point that records the names read from it, into a log shared by all end points."""
+
+    def __init__(self, tensors: dict, log: list, index: int) -> None:
+        super().__init__(tensors)
+        self.log, self.index = log, index
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        self.log.append((name, self.index))
+        return super().__getitem__(name)
+
+
+@pytest.mark.parametrize("method", sorted(MERGES))
+def test_merges_read_the_end_points_one_tensor_name_at_a_time(method: str) -> None:
+    # Tensor by tensor: every end point's "w" is read, merged and dropped before any "b" is read
+    # (a flat merge reads every tensor of end point 0, then every tensor of end point 1).
+    start = {"w": torch.randn(4, 3), "b": torch.randn(3)}
+    log: list = []
+    ends = [Recorder({n: t + i + 1 for n, t in start.items()}, log, i) for i in range(2)]
+    merge_end_point(method, start, ends)
+    reads = [entry for entry in log if entry[0] in start]
+    last_pass = reads[-4:]
+    assert last_pass == [("w", 0), ("w", 1), ("b", 0), ("b", 1)]
+
+
+def test_merges_compute_on_the_given_device_and_return_on_out_device() -> None:
+    start = {"w": torch.randn(4, 3, dtype=torch.float64), "n": torch.tensor([1])}
+    ends = [{"w": start["w"] + 1, "n": torch.tensor([2])}, {"w": start["w"] - 0.5, "n": torch.tensor([3])}]
+    here = merge_end_point("ties", start, ends, density=0.5)
+    moved = merge_end_point("ties", start, ends, device="cpu", out_device=torch.device("cpu"), density=0.5)
+    assert all(torch.equal(here[k], moved[k]) for k in start) and moved["n"].tolist() == [1]
+
+
+@pytest.mark.parametrize(
+    ("method", "options", "message"),
+    [
+        ("ties", {"dens": 0.5}, "options: 'dens' is not an option of merge method 'ties', which takes density"),
+        ("ties", {"density": "0.5"}, r"ties.density='0.5' is a str; give a float"),
+        ("ties", {"density": True}, r"ties.density=True is a bool; give a float"),
+        ("tsv", {"density": 0.5}, "not an option of merge method 'tsv', which takes no options"),
+    ],
+)
+def test_a_wrong_option_names_the_method_and_the_options_it_takes(method: str, options: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        merge_end_point(method, ZERO, [ZERO], **options)
