@@ -155,6 +155,11 @@ def required_size_line(record: Mapping[str, Any]) -> str | None:
             "held-out images resolves alpha* to the grid's resolution from these differences."
         )
     others = " and ".join(f"{n['alpha']:g}" for n in required["neighbours"])
+    if required["images_per_task"] <= required["now"]:
+        return (
+            f"alpha* = {alpha:g} is told apart from its grid neighbours ({others}) at z = {required['z']:g} with "
+            f"these {required['now']} held-out images per task (about {required['images_per_task']} would do)."
+        )
     return (
         f"Telling alpha* = {alpha:g} from its grid neighbours ({others}) at z = {required['z']:g} would take about "
         f"{required['images_per_task']} held-out images per task (now {required['now']}), from the paired "

@@ -20,8 +20,9 @@ def test_paint_test_prints_the_table_and_nothing_per_loader(tiny_run, zero_shot_
     main(["validate", *common, "--ckpt_path", str(checkpoint)])
     captured = capfd.readouterr()
     lines = (captured.out + captured.err).strip().splitlines()
-    assert "alpha* = " in lines[0]  # the sweep's line, then only its warnings (tiny held-out sets)
-    assert all(line.startswith("Warning: Alpha* may not mean much") for line in lines[1:])
+    assert "alpha* = " in lines[0]  # the sweep's line, the held-out size it would need, then only its warnings
+    assert "held-out images" in lines[1] and "alpha* = " in lines[1], lines[1]
+    assert all(line.startswith("Warning: Alpha* may not mean much") for line in lines[2:]), lines[2:]
 
 
 def test_a_closed_pipe_ends_quietly_not_as_a_bug() -> None:

@@ -74,6 +74,14 @@ def test_required_size_on_a_constructed_curve() -> None:
     assert line is not None and "about 2182 held-out images per task (now 1000)" in line and "0.25 and 0.75" in line
 
 
+def test_a_size_already_reached_is_said_to_tell_alpha_star_apart() -> None:
+    record = _record(ALPHAS, CURVE)
+    record["required_heldout"]["images_per_task"] = record["required_heldout"]["now"]  # as if 1000 were enough
+    line = required_size_line(record)
+    assert line is not None and "is told apart from its grid neighbours (0.25 and 0.75)" in line
+    assert "these 1000 held-out images per task (about 1000 would do)" in line
+
+
 def test_a_neighbour_that_scores_the_same_cannot_be_resolved() -> None:
     same = [CURVE[0], CURVE[2], _right(range(10), range(20, 810)), CURVE[0]]  # 0.5 swaps 10 images with 0.25
     record = _record([0.0, 0.25, 0.5, 1.0], same)
