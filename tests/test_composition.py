@@ -68,9 +68,9 @@ def test_a_later_config_replaces_a_list_of_the_same_length_whole(tmp_path: Path)
     second = tmp_path / "b.yaml"
     second.write_text("items: [{kind: other}]\nsection: {size: 5}\n")
     config = _toy_parser().parse_args(["--config", str(first), "--config", str(second)])
-    assert [vars(item) if not isinstance(item, dict) else item for item in config["items"]] == [
-        {"name": None, "kind": "other", "tags": None}
-    ]
+    (item,) = [dict(vars(item)) if not isinstance(item, dict) else dict(item) for item in config["items"]]
+    # Nothing of the earlier item is left (older jsonargparse keeps unset fields out of the dict).
+    assert item.pop("kind") == "other" and all(value is None for value in item.values()), item
     assert config.section.size == 5 and config.section.name == "b"  # sections still compose key by key
 
 
