@@ -20,7 +20,7 @@ from common import Result, Stopwatch, attach, configure, interleave, median, sim
 from lightning.pytorch import Trainer
 
 from paint_lightning import InterpolationSweep, PaintDataModule, PaintModule
-from paint_lightning.cli import PaintCLI
+from paint_lightning.commands.cli import PaintCLI
 
 TARGET = 1.0
 QUICKSTART = Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml"

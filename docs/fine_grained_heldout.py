@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from paint_lightning.engine import Counts, SweepSettings, sweep_alphas  # noqa: E402
-from paint_lightning.engine.blockwise import BlockSearch, search_blocks  # noqa: E402
+from paint_lightning.engine.per_block.block_search import BlockSearch, search_blocks  # noqa: E402
 from paint_lightning.interpolation import Mix  # noqa: E402
 
 # The quickstart's sweep (configs/quickstart.yaml), as in fine_grained_study.SETTINGS.

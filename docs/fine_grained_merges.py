@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "docs"))
 from fine_grained_study import SETTINGS, Predictions, build  # noqa: E402
 
 from paint_lightning.engine import sweep_alphas  # noqa: E402
-from paint_lightning.engine.tradeoff import mix_objective  # noqa: E402
+from paint_lightning.engine.per_block.tradeoff import mix_objective  # noqa: E402
 from paint_lightning.interpolation import Mix  # noqa: E402
 from paint_lightning.interpolation.merges import merge_end_point  # noqa: E402
 

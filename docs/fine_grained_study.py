@@ -4,7 +4,7 @@ For each run directory (``lightning_logs/version_N`` of ``paint fit``, with its 
 last checkpoint), the fine-tuned and zero-shot towers are loaded, and every mix the analyses ask
 for is classified once on every held-out and test example (per-example correctness, cached in
 ``<run>/fine_grained_cache.pt``). Selections then run the product's own code
-(:func:`~paint_lightning.engine.sweep_alphas`, :func:`~paint_lightning.engine.blockwise.search_blocks`)
+(:func:`~paint_lightning.engine.sweep_alphas`, :func:`~paint_lightning.engine.per_block.block_search.search_blocks`)
 on counts taken from any subset of the examples, so held-out subsets and re-drawn splits cost no
 new pass unless they visit a new mix.
 
@@ -38,9 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from paint_lightning import PaintDataModule, PaintModule  # noqa: E402
-from paint_lightning.cli import PaintCLI  # noqa: E402
+from paint_lightning.commands.cli import PaintCLI  # noqa: E402
 from paint_lightning.engine import Counts, SweepSettings, sweep_alphas  # noqa: E402
-from paint_lightning.engine.blockwise import BlockSearch, search_blocks  # noqa: E402
+from paint_lightning.engine.per_block.block_search import BlockSearch, search_blocks  # noqa: E402
 from paint_lightning.engine.protocol import patch_tensors  # noqa: E402
 from paint_lightning.interpolation import InPlaceCombiner, Mix, parameter_group  # noqa: E402
 

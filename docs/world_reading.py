@@ -18,7 +18,7 @@ from paint_lightning.models import CLIPSource, PaintModule
 from paint_lightning.world import SHAPE_TEMPLATES, WorldShapes
 from paint_lightning.world.attributes import SHAPES
 from paint_lightning.world.scenes import Scene
-from paint_lightning.world.sources import _WorldTask
+from paint_lightning.world.sets import _WorldTask
 
 TEXT_TEMPLATES = ["the word {}.", 'a sign that says "{}"', "text that says {}"]
 

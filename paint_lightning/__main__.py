@@ -1,6 +1,6 @@
 """``python -m paint_lightning`` is the ``paint`` command."""
 
-from paint_lightning.cli import main
+from paint_lightning.commands.cli import main
 
 if __name__ == "__main__":
     main()

@@ -1,6 +1,6 @@
 """The one exception type for a user's mistake, importable from every layer.
 
-:mod:`paint_lightning.commands.errors` turns it into one ``error:`` line and its exit status.
+:mod:`paint_lightning.commands.failures` turns it into one ``error:`` line and its exit status.
 """
 
 from __future__ import annotations

@@ -14,11 +14,11 @@ import numpy as np
 from PIL import Image
 
 from paint_lightning import CLIPSource, ImageFolderSource, PaintDataModule, Task
-from paint_lightning.commands.errors import UserError
 from paint_lightning.commands.export import given_mix
+from paint_lightning.commands.failures import UserError
 from paint_lightning.commands.paths import check_output_dir
+from paint_lightning.models.clip_source import build_clip
 from paint_lightning.models.hparams import validate_hparams
-from paint_lightning.models.source import build_clip
 from tests.conftest import TINY_CONFIG
 
 

@@ -13,6 +13,9 @@ from paint_lightning.data import PaintDataModule, Task
 from paint_lightning.data.synthetic import ColourPatchSource
 from paint_lightning.models import CLIPSource, PaintModule
 
+# The tiny `paint fit` run shared by the command and dashboard tests.
+pytest_plugins = ["tests.run_fixtures"]
+
 TINY_CONFIG: dict[str, Any] = {
     "embed_dim": 16,
     "vision_cfg": {"image_size": 16, "layers": 1, "width": 32, "patch_size": 8, "head_width": 16},

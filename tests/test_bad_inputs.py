@@ -17,8 +17,8 @@ from safetensors.torch import save_file
 
 from paint_lightning import CLIPSource, ImageFolderSource, InterpolationSweep, PaintDataModule, PaintModule, Task
 from paint_lightning.data.synthetic import ColourPatchSource
-from paint_lightning.export import load_patched
-from paint_lightning.models.source import build_clip
+from paint_lightning.io.patched import load_patched
+from paint_lightning.models.clip_source import build_clip
 from tests.bad_inputs_front_door import FRONT_DOOR_CASES
 from tests.conftest import TINY_CONFIG
 

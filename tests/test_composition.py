@@ -11,11 +11,11 @@ import pytest
 import yaml
 from jsonargparse import ActionConfigFile, ArgumentParser
 
-from paint_lightning.cli import main
+from paint_lightning.commands.cli import main
+from paint_lightning.commands.data import config_tasks
 from paint_lightning.composition import is_list_type, replace_lists
 from paint_lightning.data.synthetic import ColourPatchSource
-from paint_lightning.datasets.command import config_tasks
-from tests.test_cli import CONFIGS, OWN_COMMANDS
+from tests.commands.test_cli import CONFIGS, OWN_COMMANDS
 
 REPO = Path(__file__).resolve().parents[1]
 ROLES = ("patch", "support", "transfer")

@@ -159,7 +159,7 @@ def test_batchnorm_statistics_are_pooled_for_the_sweep_and_export_and_training_k
     import torch
 
     from paint_lightning.callbacks.batchnorm import TRAINING_BUFFERS, pool_moments
-    from paint_lightning.export import load_patched
+    from paint_lightning.io.patched import load_patched
     from paint_lightning.models import PaintModule
 
     _paint(
@@ -246,7 +246,7 @@ def test_fsdp_sharded_towers_sweep_and_export_like_one_process(tmp_path) -> None
     `paint validate` and `paint test`, with the counts of one process."""
     import torch
 
-    from paint_lightning.export import load_patched
+    from paint_lightning.io.patched import load_patched
     from paint_lightning.models import PaintModule
 
     _paint("fit", "--config", str(TINY), *FSDP, *UNEVEN, f"--trainer.default_root_dir={tmp_path / 'fit'}")

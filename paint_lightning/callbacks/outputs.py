@@ -12,9 +12,9 @@ from paint_lightning.callbacks.runtime import SweepRuntime
 from paint_lightning.callbacks.tensorboard import log_to_tensorboard
 from paint_lightning.engine.counts import TaskCounts
 from paint_lightning.engine.record import at_alpha
-from paint_lightning.export import export_patched
 from paint_lightning.interpolation.mix import Mix
-from paint_lightning.io import write_json
+from paint_lightning.io.files import write_json
+from paint_lightning.io.patched import export_patched
 
 
 def log_sweep(

@@ -8,11 +8,11 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from paint_lightning.callbacks.outputs import log_per_block
 from paint_lightning.callbacks.runtime import SweepRuntime
-from paint_lightning.engine.alpha_sweep import SweepSettings
-from paint_lightning.engine.blockwise import BlockSearch, search_blocks
-from paint_lightning.engine.blockwise_record import comparison_table
 from paint_lightning.engine.counts import TaskCounts
+from paint_lightning.engine.per_block.block_report import comparison_table
+from paint_lightning.engine.per_block.block_search import BlockSearch, search_blocks
 from paint_lightning.engine.protocol import patch_tensors
+from paint_lightning.engine.sweep_settings import SweepSettings
 from paint_lightning.interpolation.mix import Mix, parameter_group
 
 
@@ -25,7 +25,7 @@ def search_per_block(
 ) -> dict[str, Any]:
     """Searches per-block coefficients from ``record``'s alpha* on the held-out sets (collective).
 
-    Adds ``per_block`` (the search, :func:`~paint_lightning.engine.blockwise.search_blocks`) to
+    Adds ``per_block`` (the search, :func:`~paint_lightning.engine.per_block.block_search.search_blocks`) to
     ``record`` and sets its ``selected_mix`` (alpha* unless the finer mix won); logs the search
     and prints the comparison table.
 

@@ -22,14 +22,6 @@ from typing_extensions import override
 EMPTY_LOADERS = r"Total length of `list` across ranks is zero"
 
 
-def replaces_validation(trainer: Trainer) -> bool:
-    """Whether a sweep measures the held-out sets in this ``fit`` (``val_dataloader`` returns ``[]``)."""
-    return trainer.state.fn == TrainerFn.FITTING and any(
-        isinstance(callback, ReplacesValidation)
-        for callback in trainer.callbacks  # type: ignore[attr-defined]
-    )
-
-
 class ReplacesValidation(Callback):
     """A callback whose measurements are the validation metrics during ``fit`` (see the module docs).
 
@@ -37,6 +29,7 @@ class ReplacesValidation(Callback):
     fit, and warns once when a DataModule returns loaders anyway (the pass would be repeated).
     """
 
+    measures_heldout_sets = True  # read by paint_lightning.data.evalsets.replaces_validation
     _quiet: Any = None
 
     @override
@@ -62,5 +55,5 @@ class ReplacesValidation(Callback):
             rank_zero_warn(
                 "Lightning's validation loop runs during fit, repeating the sweep's alpha = 1 pass over the held-out "
                 "sets: let the DataModule's val_dataloader() return [] when "
-                "paint_lightning.callbacks.validation.replaces_validation(self.trainer) is true (PaintDataModule does)."
+                "paint_lightning.data.evalsets.replaces_validation(self.trainer) is true (PaintDataModule does)."
             )

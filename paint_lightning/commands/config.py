@@ -14,7 +14,7 @@ from typing import Any
 
 from jsonargparse import ActionConfigFile, ArgumentParser, DefaultHelpFormatter, Namespace
 
-from paint_lightning.commands.errors import UserError, config_phase
+from paint_lightning.commands.failures import UserError, config_phase
 from paint_lightning.composition import replace_lists
 
 # Sections of a `paint fit` config that commands without a Trainer accept and ignore.
@@ -49,7 +49,7 @@ def describe(doc: str) -> str:
 
 def add_fit_sections(parser: ArgumentParser, model: bool = True, data: bool = True, sweep: bool = True) -> None:
     """Adds the ``model``, ``data`` and ``sweep`` sections of a ``paint fit`` config (others ignored)."""
-    from paint_lightning.callbacks.sweep import InterpolationSweep
+    from paint_lightning.callbacks.interpolation_sweep import InterpolationSweep
     from paint_lightning.data import PaintDataModule
     from paint_lightning.models import PaintModule
 
@@ -76,7 +76,7 @@ def parse(parser: ArgumentParser, argv: Sequence[str], command: str) -> tuple[Na
 
 def sweep_settings(sweep: Namespace | dict[str, Any] | None) -> Any:
     """The :class:`~paint_lightning.engine.SweepSettings` of a ``sweep:`` section, and its chunk size in bytes."""
-    from paint_lightning.engine.alpha_sweep import SweepSettings
+    from paint_lightning.engine.sweep_settings import SweepSettings
 
     values = dict(sweep or {})
     settings = {

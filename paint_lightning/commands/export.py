@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from paint_lightning.commands import config as cfg
-from paint_lightning.commands.errors import config_phase
+from paint_lightning.commands.failures import config_phase
 from paint_lightning.commands.paths import check_output_dir
 from paint_lightning.commands.results import export_model, task_metadata
-from paint_lightning.engine.offline import load_run, parse_mix
 from paint_lightning.interpolation.combine import tower_tensors
 from paint_lightning.interpolation.mix import Mix, parameter_group
+from paint_lightning.models.runs import load_run, parse_mix
 
 _WEIGHTS = (".safetensors", ".bin", ".pth", ".pt")
 

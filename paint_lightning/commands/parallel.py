@@ -30,18 +30,18 @@ from torch import Tensor
 
 from paint_lightning.commands import config as cfg
 from paint_lightning.commands.console import write_line
-from paint_lightning.commands.errors import config_phase
+from paint_lightning.commands.failures import config_phase
 from paint_lightning.commands.paths import check_output_dir
 from paint_lightning.commands.results import export_model, next_directory, task_metadata
 from paint_lightning.commands.run_data import check_run_data
 from paint_lightning.engine.alpha_sweep import measure_missing, sweep_alphas
-from paint_lightning.engine.offline import LoadedRun, load_run, measure, prepare_data, resolve_device
-from paint_lightning.engine.parallel import end_point_device, parallel_search, zero
+from paint_lightning.engine.parallel_search import end_point_device, parallel_search, zero
 from paint_lightning.engine.protocol import patch_tensors
 from paint_lightning.interpolation.merge_options import describe_options, parse_options
 from paint_lightning.interpolation.merges import MERGES, merge_end_point
 from paint_lightning.interpolation.mix import Mix
-from paint_lightning.io import write_json
+from paint_lightning.io.files import write_json
+from paint_lightning.models.runs import LoadedRun, load_run, measure, prepare_data, resolve_device
 
 
 def build_parser() -> Any:

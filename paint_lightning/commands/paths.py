@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from paint_lightning.commands.errors import UserError
+from paint_lightning.commands.failures import UserError
 
 
 def check_output_dir(path: str | os.PathLike[str], flag: str) -> Path:

@@ -34,19 +34,19 @@ from torch.utils.data import DataLoader
 
 from paint_lightning.commands import config as cfg
 from paint_lightning.commands.console import write_line
-from paint_lightning.commands.errors import config_phase
 from paint_lightning.commands.export import add_extrapolation_flag, chosen_mix, coefficients, given_mix
+from paint_lightning.commands.failures import config_phase
 from paint_lightning.commands.images import ImageList, TaskImages, image_files, listed_images
 from paint_lightning.commands.paths import check_output_file
 from paint_lightning.commands.run_data import check_task_split
 from paint_lightning.data.tasks import Task, TaskSpec, resolve_task
 from paint_lightning.data.templates import check_classnames, resolve_templates
-from paint_lightning.engine.offline import load_model, load_run, resolve_device
 from paint_lightning.engine.protocol import patch_tensors
 from paint_lightning.interpolation.combine import Endpoints, write_mix
 from paint_lightning.interpolation.mix import parameter_group
-from paint_lightning.io import write_text
-from paint_lightning.models.source import CLIPSource
+from paint_lightning.io.files import write_text
+from paint_lightning.models.clip_source import CLIPSource
+from paint_lightning.models.runs import load_model, load_run, resolve_device
 
 PREDICT_TASK = "predict"
 

@@ -22,11 +22,11 @@ from paint_lightning.callbacks.tensorboard import (
     log_to_tensorboard,
     sweep_scalars,
 )
-from paint_lightning.engine.offline import mixed_state_dict
-from paint_lightning.export import export_patched
 from paint_lightning.interpolation.mix import Mix
-from paint_lightning.io import write_json
+from paint_lightning.io.files import write_json
+from paint_lightning.io.patched import export_patched
 from paint_lightning.models.module import PaintModule
+from paint_lightning.models.runs import mixed_state_dict
 
 
 def next_directory(root: str | Path, prefix: str) -> Path:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from paint_lightning.commands.console import write_line
-from paint_lightning.commands.errors import UserError
+from paint_lightning.commands.failures import UserError
 from paint_lightning.data.provenance import describe_changes, task_provenance
 
 SPLIT_SETTINGS = ("split_seed", "heldout_fraction", "heldout_max")

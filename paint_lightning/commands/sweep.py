@@ -29,7 +29,7 @@ import torch
 
 from paint_lightning.commands import config as cfg
 from paint_lightning.commands.console import write_line
-from paint_lightning.commands.errors import config_phase
+from paint_lightning.commands.failures import config_phase
 from paint_lightning.commands.paths import check_output_dir
 from paint_lightning.commands.results import (
     export_model,
@@ -40,7 +40,12 @@ from paint_lightning.commands.results import (
 )
 from paint_lightning.commands.run_data import check_run_data
 from paint_lightning.engine.alpha_sweep import measure_missing, sweep_alphas
-from paint_lightning.engine.offline import (
+from paint_lightning.engine.paired_record import required_size_line
+from paint_lightning.engine.record import FINE_TUNED, ZERO_SHOT, final_table, summary_line, test_record
+from paint_lightning.interpolation.mix import Mix
+from paint_lightning.io.clip_weights import load_clip_state_dict
+from paint_lightning.models.module import PaintModule
+from paint_lightning.models.runs import (
     load_model,
     measure,
     prepare_data,
@@ -48,11 +53,6 @@ from paint_lightning.engine.offline import (
     set_live_tower,
     tower_tensors_of,
 )
-from paint_lightning.engine.paired_record import required_size_line
-from paint_lightning.engine.record import FINE_TUNED, ZERO_SHOT, final_table, summary_line, test_record
-from paint_lightning.interpolation.mix import Mix
-from paint_lightning.models.checkpoints import load_clip_state_dict
-from paint_lightning.models.module import PaintModule
 
 
 def build_parser() -> Any:

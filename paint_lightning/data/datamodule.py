@@ -11,14 +11,14 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 from torchvision import transforms as T
 
 from paint_lightning.data.cache import TensorDataset, collate_batched
-from paint_lightning.data.evalsets import EvalSetCache
+from paint_lightning.data.evalsets import EvalSetCache, replaces_validation
+from paint_lightning.data.heldout import task_split
 from paint_lightning.data.overlap import check_disjoint
 from paint_lightning.data.provenance import check_unchanged, task_provenance
 from paint_lightning.data.resumable import ResumableDataLoader, SeededItems
 from paint_lightning.data.samplers import EvenShardSampler, PlaceholderItems
 from paint_lightning.data.sampling import SAMPLINGS, Sampling, WithTaskIndex, train_sampler
 from paint_lightning.data.settings import validate_data_settings
-from paint_lightning.data.splits import task_split
 from paint_lightning.data.tasks import Role, Task, TaskSpec, resolve_tasks
 
 log = logging.getLogger(__name__)
@@ -220,10 +220,8 @@ class PaintDataModule(LightningDataModule):
     def val_dataloader(self) -> list[DataLoader]:
         """One loader of ``(images, labels)`` per held-out set, in :meth:`task_specs` order.
 
-        None in a ``fit`` whose sweep measures them (see :mod:`paint_lightning.callbacks.validation`).
+        None in a ``fit`` whose sweep measures them (see :func:`replaces_validation`).
         """
-        from paint_lightning.callbacks.validation import replaces_validation  # lazily: the engine imports data
-
         if self.trainer is not None and replaces_validation(self.trainer):
             return []
         sets = self.cached_heldout_sets()

@@ -6,10 +6,23 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from lightning.pytorch.trainer.states import TrainerFn
 from torch.utils.data import Dataset, Subset
 
 from paint_lightning.data.cache import TensorDataset, byte_transform, item_nbytes, materialize
 from paint_lightning.data.sources import ImageSource, Split
+
+
+def replaces_validation(trainer: Any) -> bool:
+    """Whether a sweep measures the held-out sets in this ``fit``, so ``val_dataloader`` returns ``[]``.
+
+    True while fitting with a callback that declares ``measures_heldout_sets = True`` (the sweep,
+    see :class:`paint_lightning.callbacks.validation.ReplacesValidation`); the Trainer's own
+    settings stay as the user gave them.
+    """
+    return trainer.state.fn == TrainerFn.FITTING and any(
+        getattr(callback, "measures_heldout_sets", False) for callback in trainer.callbacks
+    )
 
 
 class EvalSetCache:

@@ -10,7 +10,7 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 from torchvision.datasets import ImageFolder
 
-from paint_lightning.data.overlap import file_identities
+from paint_lightning.data.file_identity import file_identities
 from paint_lightning.data.sources import ImageSource, Split, Transform, fingerprint_json
 
 log = logging.getLogger(__name__)

@@ -25,10 +25,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # sources.py imports this module
-    from paint_lightning.data.sources import ImageSource, Split
+from paint_lightning.data.sources import ImageSource, Split
 
 _SHOWN = 3  # shared images named in a message
 
@@ -36,20 +34,6 @@ _SHOWN = 3  # shared images named in a message
 def shared_images(first: Iterable[str], second: Iterable[str]) -> list[str]:
     """The identities found in both ``first`` and ``second``, sorted (empty: the splits are disjoint)."""
     return sorted(set(first).intersection(second))
-
-
-def file_identities(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
-    """Absolute paths with their folders resolved (each folder once: fast on large splits)."""
-    prefixes: dict[str, str] = {}  # folder as written -> resolved folder with a trailing separator
-    out = []
-    for path in map(os.fspath, paths):
-        folder, _, name = path.rpartition(os.sep)
-        prefix = prefixes.get(folder)
-        if prefix is None:
-            real = os.path.realpath(folder or (os.sep if path.startswith(os.sep) else "."))
-            prefix = prefixes[folder] = real.rstrip(os.sep) + os.sep
-        out.append(prefix + name)
-    return out
 
 
 def split_pairs(heldout_from: Split, trained: bool) -> list[tuple[Split, Split]]:

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from paint_lightning.data.splits import stable_seed
+from paint_lightning.data.heldout import stable_seed
 
 
 class EpochSampler(DistributedSampler):

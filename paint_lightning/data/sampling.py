@@ -19,8 +19,8 @@ from typing import Any, Literal
 import torch
 from torch.utils.data import Dataset
 
+from paint_lightning.data.heldout import stable_seed
 from paint_lightning.data.resumable import EpochSampler
-from paint_lightning.data.splits import stable_seed
 
 Sampling = Literal["proportional", "balanced"]
 SAMPLINGS: tuple[str, ...] = ("proportional", "balanced")

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from torch.utils.data import Dataset
 
-from paint_lightning.data.overlap import file_identities
+from paint_lightning.data.file_identity import file_identities
 
 Split = Literal["train", "val", "test"]
 Transform = Callable[[Any], Any]

@@ -62,7 +62,7 @@ class Task:
                     f"task {self.name or self.dataset!r}: give either dataset={self.dataset!r} (a registry data set) "
                     "or source (any ImageSource), not both."
                 )
-            from paint_lightning.datasets.registry import build_source  # the registry imports this package
+            from paint_lightning.data.registry.catalog import build_source  # the registry imports this package
 
             field = f"task {self.name or self.dataset!r}"
             self.source = build_source(self.dataset, self.root, self.download, self.options, field)

@@ -5,7 +5,7 @@ give the same numbers; standard errors and Wilson intervals follow from the coun
 Candidates evaluated in one pass are also compared image by image: for every pair of them, the
 number of images one classifies correctly and the other does not (:class:`Discordance`, summed
 across processes like the counts), which the paired statistics of
-:mod:`~paint_lightning.interpolation.paired` need.
+:mod:`~paint_lightning.selection.paired` need.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from paint_lightning.interpolation.mix import Mix
-from paint_lightning.interpolation.uncertainty import Estimate, Interval, wilson_interval
+from paint_lightning.selection.uncertainty import Estimate, Interval, wilson_interval
 
 Reduce = Callable[[Tensor], Tensor]
 """Sums a tensor across processes (identity in a single process)."""

@@ -1,6 +1,6 @@
 """What the paired statistics say about a sweep: ties, the "choice is noise" test, the size needed.
 
-Pure functions on the counts table (:mod:`~paint_lightning.interpolation.paired` has the maths).
+Pure functions on the counts table (:mod:`~paint_lightning.selection.paired` has the maths).
 They never change which alpha is selected: only the ties, the warning and the reports use them.
 """
 
@@ -12,7 +12,8 @@ from typing import Any
 
 from paint_lightning.engine.counts import TaskCounts
 from paint_lightning.interpolation.mix import Mix
-from paint_lightning.interpolation.paired import (
+from paint_lightning.selection.criteria import Criterion
+from paint_lightning.selection.paired import (
     PairedDifference,
     PairedTask,
     objective_weights,
@@ -21,8 +22,7 @@ from paint_lightning.interpolation.paired import (
     required_images,
     unpaired_task,
 )
-from paint_lightning.interpolation.selection import Criterion
-from paint_lightning.interpolation.uncertainty import Z
+from paint_lightning.selection.uncertainty import Z
 
 TEST = "paired (McNemar, continuity-corrected), z = 1 (about 68%)"
 

@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from paint_lightning.data.tasks import ROLES
 from paint_lightning.engine.counts import TaskCounts
 from paint_lightning.engine.paired_record import paired_selection
+from paint_lightning.engine.sweep_settings import SweepSettings
 from paint_lightning.interpolation.mix import Mix
-from paint_lightning.interpolation.selection import SweepCurves, limits_at, objective, select_alpha
-from paint_lightning.interpolation.uncertainty import (
+from paint_lightning.selection.criteria import SweepCurves, limits_at, objective, select_alpha
+from paint_lightning.selection.uncertainty import (
     interval_text,
     mean_interval,
     objective_interval,
     objective_stderr,
     selection_warnings,
 )
-
-if TYPE_CHECKING:
-    from paint_lightning.engine.alpha_sweep import SweepSettings
 
 ZERO_SHOT = Mix.of(0.0)
 FINE_TUNED = Mix.of(1.0)
@@ -48,13 +46,13 @@ def sweep_record(
 
     Keys: ``alphas``, ``selected_alpha``, ``criterion``, ``objective`` (``None`` where
     infeasible), ``objective_stderr`` (binomial, at alpha*), ``objective_interval`` (``[low,
-    high]`` at alpha*: Wilson, about 68%, see :mod:`~paint_lightning.interpolation.uncertainty`),
+    high]`` at alpha*: Wilson, about 68%, see :mod:`~paint_lightning.selection.uncertainty`),
     ``tied_alphas`` and ``alpha_interval`` (the feasible alphas a paired test on the held-out
     images cannot tell from alpha*, and their range), ``paired_test`` (that test in words),
     ``required_heldout`` (images per task that would tell alpha* from its grid neighbours; see
     :mod:`~paint_lightning.engine.paired_record`), ``warnings``, ``limits`` (the
     constrained criteria's limits and the drops at alpha*, ``None`` for ``mean``; see
-    :func:`~paint_lightning.interpolation.selection.limits_at`), ``start_name`` (what alpha = 0
+    :func:`~paint_lightning.selection.criteria.limits_at`), ``start_name`` (what alpha = 0
     is), ``patch_accuracy``/``support_accuracy`` (means per alpha), ``tasks`` (per task: ``role``,
     ``accuracy``, ``stderr`` and ``interval`` per alpha in %, ``loss`` (mean cross-entropy,
     ``None`` where not measured), ``num_examples``, ``zero_shot``, ``fine_tuned``,
@@ -124,7 +122,7 @@ def summary_line(record: Mapping[str, Any]) -> str:
     """One line per sweep: alpha*, its accuracies with their intervals, and the tie range.
 
     Each role's mean is shown with its interval (Wilson, about 68%: honest at 0% and 100%, see
-    :mod:`~paint_lightning.interpolation.uncertainty`). Several patch tasks are also listed one by
+    :mod:`~paint_lightning.selection.uncertainty`). Several patch tasks are also listed one by
     one after their mean, as are transfer tasks (reported, never selected on), which come last.
     """
     alpha = record["selected_alpha"]

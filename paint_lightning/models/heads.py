@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from paint_lightning.io import atomic_path
+from paint_lightning.io.files import atomic_path
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ from paint_lightning.engine.protocol import OpenCLIPExport, patch_tensors
 from paint_lightning.interpolation.combine import InPlaceCombiner
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.models.checkpoints_compat import check_task_specs, migrate_state_dict
+from paint_lightning.models.clip_source import CLIPSource, build_clip
 from paint_lightning.models.heads import HeadCache, zero_shot_heads
 from paint_lightning.models.hparams import non_finite_message, validate_hparams
-from paint_lightning.models.schedules import Schedule, schedule_factor
+from paint_lightning.models.lr_schedule import Schedule, schedule_factor
 from paint_lightning.models.sharding import shard_towers
 from paint_lightning.models.snapshot import StartPoint
-from paint_lightning.models.source import CLIPSource, build_clip
 from paint_lightning.models.tally import EvalTally
 
 DEFAULT_HEAD_CACHE = "~/.cache/paint_lightning/heads"
@@ -40,7 +40,7 @@ class PaintModule(EvalTally, LightningModule):
     the engine's :class:`~paint_lightning.engine.protocol.Patchable` protocol.
 
     Args:
-        clip: Which CLIP to build (see :class:`~paint_lightning.models.source.CLIPSource`).
+        clip: Which CLIP to build (see :class:`~paint_lightning.models.clip_source.CLIPSource`).
         lr: AdamW learning rate.
         weight_decay: AdamW weight decay.
         warmup_steps: Linear warm-up steps before the cosine decay.

@@ -9,19 +9,28 @@ are built only for a source that asks for them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import open_clip
 from torch import nn
 
 from paint_lightning.models.hub import LOCAL_DIR, Located, hub_cache, is_located
 
-if TYPE_CHECKING:
-    from paint_lightning.models.source import CLIPSource
+
+class NamedSource(Protocol):
+    """What building a named model reads of a :class:`~paint_lightning.models.clip_source.CLIPSource`."""
+
+    name: str | None
+    config: Any
+    pretrained: Any
+    random_init: bool | None
+    cache_dir: str | None
+    image_mean: Any
+    image_std: Any
 
 
 def build_named(
-    source: CLIPSource, tag: str | None, quick: bool, located: Located | None, field_name: str
+    source: NamedSource, tag: str | None, quick: bool, located: Located | None, field_name: str
 ) -> tuple[nn.Module, Any, Any]:
     """Builds the model of a zoo or located ``source.name``; never with random weights unless asked for.
 
@@ -70,7 +79,7 @@ def build_named(
     return model, None, None
 
 
-def describe_origin(source: CLIPSource, weights: str | Path | None) -> str:
+def describe_origin(source: NamedSource, weights: str | Path | None) -> str:
     """The model and where its weights come from, as the build line says it."""
     if source.name is None and source.config is None:
         return str(source.pretrained)  # a file that records its config: model and weights

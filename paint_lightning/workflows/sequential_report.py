@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from paint_lightning.export import load_patched
+from paint_lightning.io.patched import load_patched
 
 REPORT = "paint_report.json"
 
@@ -138,7 +138,7 @@ def limits_text(limits: dict[str, Any] | None, earlier: Sequence[str]) -> str | 
     E.g. ``support mean drop <= 1.5 (0.86 at alpha*), each earlier patch <= 1 (digits 0.80): held``.
 
     Args:
-        limits: The step's ``limits`` (:func:`~paint_lightning.interpolation.selection.limits_at`).
+        limits: The step's ``limits`` (:func:`~paint_lightning.selection.criteria.limits_at`).
         earlier: The tasks patched by earlier steps.
     """
     if not limits:

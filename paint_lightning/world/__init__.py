@@ -6,7 +6,7 @@ positions of objects) and a broad-transfer target (the renderer's digit glyphs).
 
 from paint_lightning.world.glyph_digits import GlyphDigits
 from paint_lightning.world.positions import POSITION_TEMPLATES, WorldPositions
-from paint_lightning.world.sources import (
+from paint_lightning.world.sets import (
     COLOUR_TEMPLATES,
     COUNT_TEMPLATES,
     DIGIT_TEMPLATES,

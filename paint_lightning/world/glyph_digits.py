@@ -18,7 +18,7 @@ from typing_extensions import override
 from paint_lightning.data.sources import Split
 from paint_lightning.world.attributes import BACKGROUNDS, DIGIT_NUMERALS
 from paint_lightning.world.scenes import Scene, render_scene, sample_digit
-from paint_lightning.world.sources import _SPLIT_CODES, DIGIT_TEMPLATES, _WorldTask
+from paint_lightning.world.sets import _SPLIT_CODES, DIGIT_TEMPLATES, _WorldTask
 
 STYLES = ("handwritten", "printed")
 

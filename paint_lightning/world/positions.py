@@ -31,7 +31,7 @@ from paint_lightning.world.scenes import (
     render_scene,
     sample_objects,
 )
-from paint_lightning.world.sources import _SPLIT_CODES, _WorldTask
+from paint_lightning.world.sets import _SPLIT_CODES, _WorldTask
 
 POSITION_TEMPLATES: list[str] = ["a shape {}.", "an object {}.", "a photo of a shape {}."]
 CONTENTS = ("shape", "digit", "word")

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from typing_extensions import override
 
-from paint_lightning.models.schedules import warmup_cosine
+from paint_lightning.models.lr_schedule import warmup_cosine
 
 
 def multi_positive_clip_loss(

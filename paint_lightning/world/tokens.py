@@ -8,7 +8,7 @@ import open_clip
 import torch
 
 from paint_lightning.world.attributes import DIGIT_WORDS
-from paint_lightning.world.sources import (
+from paint_lightning.world.sets import (
     COLOUR_TEMPLATES,
     COUNT_TEMPLATES,
     DIGIT_TEMPLATES,

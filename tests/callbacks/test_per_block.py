@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import load_file
 
 from paint_lightning import InterpolationSweep
-from paint_lightning.engine.blockwise import BlockSearch
+from paint_lightning.engine.per_block.block_search import BlockSearch
 from paint_lightning.interpolation import Mix
 from tests.callbacks.helpers import fit_tiny
 
@@ -117,7 +117,7 @@ def test_validate_runs_the_search_too(run) -> None:
 
 def test_cli_flags_configure_the_per_block_search(tmp_path) -> None:
     from paint_lightning import PaintDataModule, PaintModule
-    from paint_lightning.cli import PaintCLI
+    from paint_lightning.commands.cli import PaintCLI
 
     args = [
         "--config",

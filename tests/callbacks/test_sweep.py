@@ -8,8 +8,8 @@ from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from paint_lightning import InterpolationSweep
-from paint_lightning.export import IntegrityError, load_patched, load_patched_model
-from paint_lightning.interpolation import SweepCurves, select_alpha
+from paint_lightning.io.patched import IntegrityError, load_patched, load_patched_model
+from paint_lightning.selection import SweepCurves, select_alpha
 from tests.callbacks.helpers import fit_tiny
 from tests.conftest import tiny_datamodule, tiny_module
 
@@ -170,7 +170,7 @@ def test_extrapolation_is_allowed_when_asked() -> None:
 
 
 def test_a_per_task_limit_on_a_task_that_is_not_a_support_task_is_refused_before_training(tmp_path, capsys) -> None:
-    from paint_lightning.cli import main
+    from paint_lightning.commands.cli import main
 
     tiny = Path(__file__).resolve().parents[1] / "conf" / "tiny.yaml"
     limits = ["--sweep.criterion=constrained_mean", "--sweep.max_support_drop=1", "--sweep.max_task_drop={patches: 1}"]

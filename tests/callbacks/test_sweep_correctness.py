@@ -11,7 +11,7 @@ from lightning.pytorch import Callback
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from paint_lightning import InterpolationSweep
-from paint_lightning.export import load_patched
+from paint_lightning.io.patched import load_patched
 from tests.callbacks.helpers import fit_tiny
 from tests.conftest import tiny_module
 

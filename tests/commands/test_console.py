@@ -1,7 +1,7 @@
 """paint test / paint validate print the sweep's line and table, no loader bars or metric dumps."""
 
-from paint_lightning.cli import main
-from tests.commands.conftest import sweep_flags
+from paint_lightning.commands.cli import main
+from tests.run_fixtures import sweep_flags
 
 
 def test_paint_test_prints_the_table_and_nothing_per_loader(tiny_run, zero_shot_file, tmp_path, capfd):

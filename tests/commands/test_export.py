@@ -6,12 +6,12 @@ import torch
 import torch.nn.functional as F
 from open_clip.transformer import QuickGELU
 
-from paint_lightning.cli import main
-from paint_lightning.engine.offline import load_run
-from paint_lightning.export import load_patched
+from paint_lightning.commands.cli import main
 from paint_lightning.interpolation.mix import Mix
-from paint_lightning.models.source import CLIPSource, build_clip
-from tests.commands.conftest import MEAN
+from paint_lightning.io.patched import load_patched
+from paint_lightning.models.clip_source import CLIPSource, build_clip
+from paint_lightning.models.runs import load_run
+from tests.run_fixtures import MEAN
 
 
 def test_export_loads_with_plain_open_clip_and_gives_identical_logits(tiny_run, tmp_path, capsys):

@@ -6,15 +6,15 @@ import pytest
 import torch
 
 import paint_lightning.commands.parallel as parallel
-from paint_lightning.cli import main
+from paint_lightning.commands.cli import main
 from paint_lightning.engine.alpha_sweep import SweepSettings
 from paint_lightning.engine.counts import Counts
-from paint_lightning.engine.parallel import end_point_device, parallel_search
+from paint_lightning.engine.parallel_search import end_point_device, parallel_search
 from paint_lightning.engine.protocol import patch_tensors
-from paint_lightning.export import load_patched
 from paint_lightning.interpolation.merges import merge_end_point
 from paint_lightning.interpolation.mix import Mix
-from tests.commands.conftest import SHADES, TINY_YAML, sweep_flags
+from paint_lightning.io.patched import load_patched
+from tests.run_fixtures import SHADES, TINY_YAML, sweep_flags
 
 BOTH = (
     "data:\n  patch:\n    - name: patches\n      source:\n"

@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 
 import paint_lightning.commands.predict as predict
-from paint_lightning.cli import main
-from paint_lightning.commands.errors import UserError
+from paint_lightning.commands.cli import main
+from paint_lightning.commands.failures import UserError
 from paint_lightning.commands.paths import check_output_dir, check_output_file
-from tests.commands.conftest import TINY_YAML
+from tests.run_fixtures import TINY_YAML
 
 
 @pytest.fixture

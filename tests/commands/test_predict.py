@@ -9,9 +9,9 @@ import torch.nn.functional as F
 from PIL import Image
 from safetensors.torch import load_file
 
-from paint_lightning.cli import main
-from tests.commands.conftest import MEAN
+from paint_lightning.commands.cli import main
 from tests.conftest import TINY_CONFIG
+from tests.run_fixtures import MEAN
 
 CLASSES = ["red square", "blue circle", "a tiger never seen in fine-tuning"]
 TEMPLATES = ["a photo of a {}.", "a drawing of a {}."]

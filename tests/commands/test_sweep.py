@@ -4,9 +4,9 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from paint_lightning.cli import main
-from paint_lightning.models.checkpoints import load_clip_state_dict
-from tests.commands.conftest import TINY_YAML, sweep_flags
+from paint_lightning.commands.cli import main
+from paint_lightning.io.clip_weights import load_clip_state_dict
+from tests.run_fixtures import TINY_YAML, sweep_flags
 
 SAME = ("alphas", "selected_alpha", "objective", "objective_stderr", "tied_alphas", "patch_accuracy")
 SAME += ("support_accuracy", "zero_shot", "fine_tuned", "test")

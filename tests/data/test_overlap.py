@@ -9,16 +9,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from paint_lightning.cli import main
+from paint_lightning.commands.cli import main
 from paint_lightning.data import ImageFolderSource, PaintDataModule, Task
 from paint_lightning.data.classsplit import ClassSubsetSource
-from paint_lightning.data.overlap import file_identities, find_overlaps, shared_images, split_pairs
+from paint_lightning.data.file_identity import file_identities
+from paint_lightning.data.overlap import find_overlaps, shared_images, split_pairs
 from paint_lightning.data.sources import ImageSource
 from paint_lightning.data.synthetic import ColourPatchSource
 from paint_lightning.data.typographic import TypographicSource
 from paint_lightning.world import GlyphDigits, HandwrittenDigits, WorldColours, WorldCounts, WorldPositions, WorldShapes
 from tests.conftest import TINY_CONFIG
-from tests.datasets.fakes import DTD_CLASSES, fake_dtd
+from tests.data.registry.fakes import DTD_CLASSES, fake_dtd
 
 SHARED = DTD_CLASSES[:5]
 

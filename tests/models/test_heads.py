@@ -1,8 +1,8 @@
 import torch
 import torch.nn.functional as F
 
+from paint_lightning.models.clip_source import CLIPSource, build_clip
 from paint_lightning.models.heads import HeadCache, build_zero_shot_head, text_tower_fingerprint
-from paint_lightning.models.source import CLIPSource, build_clip
 
 
 def _built(tiny_config, seed: int = 0):

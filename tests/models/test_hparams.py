@@ -1,9 +1,9 @@
 import pytest
 
-from paint_lightning.cli import main
+from paint_lightning.commands.cli import main
 from paint_lightning.models import CLIPSource, PaintModule
-from tests.commands.conftest import TINY_YAML
 from tests.conftest import TINY_CONFIG
+from tests.run_fixtures import TINY_YAML
 
 
 @pytest.mark.parametrize("lr", [float("nan"), float("inf"), -float("inf")])

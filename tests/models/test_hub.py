@@ -13,9 +13,9 @@ from huggingface_hub import constants
 from lightning.pytorch import Trainer
 from safetensors.torch import save_file
 
-from paint_lightning.cli import describe_run, main
+from paint_lightning.commands.cli import describe_run, main
 from paint_lightning.models import PaintModule
-from paint_lightning.models.source import CLIPSource, build_clip
+from paint_lightning.models.clip_source import CLIPSource, build_clip
 from tests.conftest import TINY_CONFIG
 
 REPO = Path(__file__).resolve().parents[2]

@@ -8,8 +8,8 @@ import torch
 from open_clip.transformer import QuickGELU
 from torch import nn
 
-from paint_lightning.io import save_safetensors
-from paint_lightning.models.source import CLIPSource, build_clip
+from paint_lightning.io.files import save_safetensors
+from paint_lightning.models.clip_source import CLIPSource, build_clip
 
 
 def _activations(model: nn.Module) -> set[str]:

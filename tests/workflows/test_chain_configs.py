@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from paint_lightning.commands.sequential import base_settings, step_config
 from paint_lightning.workflows.chain import load_chain
-from paint_lightning.workflows.sequential import base_settings, step_config
 
 REPO = Path(__file__).resolve().parents[2]
 CHAINS = sorted(p for p in (REPO / "configs" / "multitask" / "chains").glob("*.yaml") if p.name != "world.yaml")

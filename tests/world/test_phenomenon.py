@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from paint_lightning.cli import main
+from paint_lightning.commands.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 

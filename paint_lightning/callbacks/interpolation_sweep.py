@@ -1,0 +1,304 @@
+"""The interpolation sweep inside the Lightning Trainer: when to sweep, and what to do with it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from lightning.pytorch import LightningModule, Trainer
+from lightning.pytorch.trainer.states import TrainerFn
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
+from torch import Tensor
+from typing_extensions import override
+
+from paint_lightning.callbacks.batchnorm import restore_training_buffers, swap_in_pooled
+from paint_lightning.callbacks.final_test import evaluate_test, test_checkpoint
+from paint_lightning.callbacks.outputs import export_patched_model, log_sweep, write_report
+from paint_lightning.callbacks.per_block import search_per_block
+from paint_lightning.callbacks.runtime import SweepRuntime, check_setup
+from paint_lightning.callbacks.validation import ReplacesValidation
+from paint_lightning.engine.alpha_sweep import SweepSettings, sweep_alphas
+from paint_lightning.engine.counts import TaskCounts
+from paint_lightning.engine.paired_record import required_size_line
+from paint_lightning.engine.per_block.block_search import BlockSearch
+from paint_lightning.engine.record import FINE_TUNED, ZERO_SHOT, summary_line
+from paint_lightning.interpolation.mix import Mix
+from paint_lightning.selection.criteria import Criterion
+
+REPORT = "paint_report.json"
+
+
+class InterpolationSweep(ReplacesValidation):
+    """Evaluates ``(1 - alpha) * theta_zero_shot + alpha * theta_fine_tuned`` over alphas.
+
+    A thin scheduler around the engine (:mod:`paint_lightning.engine`): at the end of every
+    ``every_n_epochs``-th training epoch every held-out set of the DataModule (patch and support
+    tasks) is classified at every alpha in one pass (weights interpolated in place, restored bit
+    for bit, RNG untouched, so training continues exactly as without the sweep); alpha* is chosen
+    by ``criterion``; curves go to TensorBoard and ``paint_report.json``. The sweep's alpha = 1
+    counts are the validation metrics (``val/<task>/acc``), so during ``fit`` the DataModule gives
+    Lightning's validation loop, which would repeat that pass, no batches
+    (:mod:`~paint_lightning.callbacks.validation`); the Trainer's settings are left as given. At the end of
+    training the patched model is exported and, with ``final_test``, the zero-shot, fine-tuned and
+    patched models are compared on the test splits. With ``per_block``, the last sweep of a run
+    (and ``paint validate``) goes on to search per-block coefficients from alpha* on the same
+    held-out sets (:mod:`paint_lightning.engine.per_block.block_search`); the finer mix is exported when it wins
+    there, and the final test report shows alpha* and the per-block mix side by side. Under DDP
+    every process evaluates its own shard (all of one size, padded with items that count nowhere),
+    integer counts are summed, and BatchNorm
+    statistics are pooled across processes for the sweep and the export only (training goes on
+    from each process's own), so results do not depend on the number of processes; files are
+    written by global rank 0 only. With Lightning's ``WeightAveraging`` the averaged weights are
+    swept and exported. ``paint validate --ckpt_path ...`` sweeps a checkpoint without training;
+    ``paint test`` reports zero-shot, fine-tuned and patched test accuracy of a checkpoint.
+
+    Args:
+        alphas: Alphas to evaluate (default ``0.0, 0.1, ..., 1.0``). With ``search: adaptive``
+            this is the coarse grid.
+        every_n_epochs: Sweep every this many epochs (and always once at the end of training).
+        criterion: ``mean``: maximise the mean of patch and support accuracy (the paper's);
+            ``constrained``: maximise patch accuracy with no support task more than
+            ``max_support_drop`` points below zero-shot; ``constrained_mean``: the same limit on
+            the support tasks' average drop.
+        max_support_drop: Points of support accuracy that the constrained criteria may give up.
+        max_task_drop: Support task name -> points that task may give up on its own, on top of
+            ``max_support_drop`` (constrained criteria only), e.g. ``{digits: 1.0}``. ``paint
+            sequential`` sets it for earlier patches with the chain's ``max_earlier_drop``.
+        start_name: What alpha = 0 is called in the test table and the criterion: ``zero-shot``,
+            or ``start`` for a run that starts from a patched model (``paint sequential`` sets it
+            for every step after the first).
+        search: ``grid`` evaluates exactly ``alphas``; ``adaptive`` refines around the best
+            alpha down to ``resolution``.
+        resolution: Finest alpha step of the adaptive search.
+        allow_extrapolation: Permit alphas outside ``[0, 1]``.
+        chunk_mb: Device memory (MiB) for staging evaluation batches; each alpha sets the
+            weights once per chunk.
+        export: Write ``patched.safetensors`` (+ metadata) at the end of training.
+        final_test: Evaluate zero-shot / fine-tuned / patched models on the test splits at the
+            end of training.
+        log_figures: Log alpha-curve and trade-off figures to TensorBoard.
+        per_block: Search per-block coefficients after the last sweep, e.g. ``{search: lines,
+            budget: 40}`` (:class:`~paint_lightning.engine.per_block.block_search.BlockSearch`); off by default.
+    """
+
+    def __init__(
+        self,
+        alphas: list[float] | None = None,
+        every_n_epochs: int = 1,
+        criterion: Criterion = "mean",
+        max_support_drop: float | None = None,
+        max_task_drop: dict[str, float] | None = None,
+        start_name: str = "zero-shot",
+        search: Literal["grid", "adaptive"] = "grid",
+        resolution: float = 0.01,
+        allow_extrapolation: bool = False,
+        chunk_mb: int = 512,
+        export: bool = True,
+        final_test: bool = True,
+        log_figures: bool = True,
+        per_block: BlockSearch | None = None,
+    ) -> None:
+        super().__init__()
+        settings: dict[str, Any] = {
+            "criterion": criterion,
+            "max_support_drop": max_support_drop,
+            "max_task_drop": max_task_drop,
+            "start_name": start_name,
+            "search": search,
+            "resolution": resolution,
+            "allow_extrapolation": allow_extrapolation,
+        }
+        if alphas is not None:
+            settings["alphas"] = tuple(alphas)
+        self.settings = SweepSettings(**settings)
+        if every_n_epochs < 1:
+            raise ValueError(f"sweep.every_n_epochs={every_n_epochs}: must be at least 1.")
+        if chunk_mb < 1:
+            raise ValueError(f"sweep.chunk_mb={chunk_mb}: must be at least 1 (MiB of device memory).")
+        self.every_n_epochs = every_n_epochs
+        self.chunk_bytes = chunk_mb * 2**20
+        self.export = export
+        self.final_test = final_test
+        self.log_figures = log_figures
+        if per_block is not None:
+            per_block.check(self.settings)
+        self.per_block = per_block
+        self._table: dict[Mix, TaskCounts] = {}  # held-out counts of the latest sweep (this process only)
+        self.history: list[dict[str, Any]] = []
+        self.zero_shot: dict[str, list[int]] = {}  # held-out counts of the start point, measured once
+        self.test_result: dict[str, Any] | None = None
+        self.output_dir: Path | None = None  # set in setup(); see _directory()
+        self._pooled: tuple[int, dict[str, Tensor]] | None = None  # (step, BatchNorm stats) of the latest sweep
+
+    @property
+    def alphas(self) -> list[float]:
+        """The alphas of the grid."""
+        return list(self.settings.alphas)
+
+    @property
+    def selected_alpha(self) -> float | None:
+        """Alpha* of the latest sweep."""
+        return self.history[-1]["selected_alpha"] if self.history else None
+
+    @property
+    def selected_mix(self) -> Mix | None:
+        """The mix of the latest sweep: alpha*, or the per-block mix when it won on held-out data."""
+        if not self.history:
+            return None
+        record = self.history[-1]
+        return Mix.from_json(record.get("selected_mix", record["selected_alpha"]))
+
+    # -- state -----------------------------------------------------------------------------------
+
+    @override
+    def state_dict(self) -> dict[str, Any]:
+        return {"history": self.history, "zero_shot": self.zero_shot, "test_result": self.test_result}
+
+    @override
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.history = list(state_dict.get("history", []))
+        self.zero_shot = dict(state_dict.get("zero_shot", state_dict.get("zero_shot_counts", {})))
+        self.test_result = state_dict.get("test_result")
+
+    @override
+    def on_save_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict[str, Any]) -> None:
+        # Right after a sweep: the BatchNorm statistics it evaluated (and exports); training's go along.
+        if self._pooled is not None and self._pooled[0] == trainer.global_step:
+            swap_in_pooled(checkpoint, self._pooled[1])
+
+    @override
+    def on_load_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict[str, Any]) -> None:
+        restore_training_buffers(pl_module, checkpoint)  # Lightning calls this when resuming a fit only
+
+    # -- hooks -----------------------------------------------------------------------------------
+
+    @override
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        check_setup(trainer, pl_module, self.settings)
+        # trainer.log_dir is a collective under DDP: resolve it here, where every process is.
+        self.output_dir = Path(trainer.log_dir or trainer.default_root_dir)
+
+    @override
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if (trainer.current_epoch + 1) % self.every_n_epochs == 0 and not self._swept_now(trainer):
+            self.sweep(trainer, pl_module, final=_last_epoch(trainer))
+
+    @override
+    def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if trainer.state.fn == TrainerFn.VALIDATING and not trainer.sanity_checking:
+            # `paint validate --ckpt_path ...`: Lightning's loop counted the live weights already.
+            self.sweep(trainer, pl_module, live=SweepRuntime(trainer, pl_module, self.chunk_bytes).live_counts())
+            if self.per_block is not None:
+                self.search_blocks(trainer, pl_module)
+
+    @override
+    def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if not self._swept_now(trainer):
+            self.sweep(trainer, pl_module, loggable=False, final=True)
+        if self.per_block is not None and "per_block" not in self.history[-1]:
+            self.search_blocks(trainer, pl_module)
+        alpha, mix = self.selected_alpha, self.selected_mix
+        assert alpha is not None and mix is not None
+        runtime = SweepRuntime(trainer, pl_module, self.chunk_bytes)
+        if self.final_test:
+            self.test_result = evaluate_test(runtime, self.settings, self.history, alpha)
+        if self.export:
+            path = export_patched_model(runtime, self.history[-1], self.zero_shot, self.test_result, self._directory())
+            what = f"alpha* = {alpha:g}" if mix.is_scalar else f"per-block mix {mix.label()}"
+            rank_zero_info(f"Patched model ({what}) written to {path}")
+        self._write_report(trainer)
+
+    @override
+    def on_test_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        runtime = SweepRuntime(trainer, pl_module, self.chunk_bytes)
+        self.test_result = test_checkpoint(runtime, self.settings, self.history, self.per_block is not None)
+        self._write_report(trainer)
+
+    # -- the sweep -------------------------------------------------------------------------------
+
+    def sweep(
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        loggable: bool = True,
+        live: TaskCounts | None = None,
+        final: bool = False,
+    ) -> dict[str, Any]:
+        """Evaluates the alphas on the held-out sets, selects alpha*, logs and reports.
+
+        Args:
+            trainer: The trainer.
+            pl_module: The model (a :class:`~paint_lightning.engine.protocol.Patchable`).
+            loggable: Whether ``pl_module.log`` may be called from the current hook.
+            live: Counts of the live weights on the held-out sets, if already measured.
+            final: The last sweep of a fit: the zero-shot model is measured again, in the same
+                pass as the other alphas, so that the paired statistics compare it image by image
+                (earlier sweeps reuse its counts and compare it as independent).
+        """
+        runtime = SweepRuntime(trainer, pl_module, self.chunk_bytes)
+        roles = runtime.roles()
+        sizes = runtime.heldout_sizes()
+        known = {}
+        reuse = not final and set(self.zero_shot) == set(roles)
+        if reuse and all(self.zero_shot[n][1] == sizes[n] for n in roles):
+            known[ZERO_SHOT] = TaskCounts.from_json(self.zero_shot)
+        if live is not None and all(live.total.get(n) == sizes[n] for n in roles):
+            known[FINE_TUNED] = live
+        with runtime.synchronised() as pooled:
+            record, table = sweep_alphas(runtime.measure("heldout"), roles, self.settings, known)
+        if pooled and runtime.averaged is None and trainer.state.fn == TrainerFn.FITTING:
+            self._pooled = (trainer.global_step, {key: value.detach().cpu() for key, value in pooled.items()})
+        self.zero_shot = table[ZERO_SHOT].to_json()
+        self._table = table
+        record = {
+            "epoch": trainer.current_epoch,
+            "global_step": trainer.global_step,
+            **record,
+            "selected_mix": Mix.of(record["selected_alpha"]).to_json(),
+        }
+        self.history.append(record)
+        log_sweep(trainer, pl_module, record, loggable, self.log_figures, fit=trainer.state.fn == TrainerFn.FITTING)
+        rank_zero_info(f"Epoch {record['epoch']}: {summary_line(record)}")
+        if (needed := required_size_line(record)) is not None:
+            rank_zero_info(needed)
+        for warning in record["warnings"]:
+            rank_zero_warn(f"Alpha* may not mean much: {warning}")
+        self._write_report(trainer)
+        return record
+
+    def search_blocks(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, Any]:
+        """Per-block coefficients from the latest sweep's alpha*, on the same held-out sets.
+
+        Adds ``per_block`` (the search, :func:`~paint_lightning.engine.per_block.block_search.search_blocks`) to
+        the latest record and sets its ``selected_mix`` (alpha* unless the finer mix won).
+        """
+        if self.per_block is None or not self.history:
+            raise RuntimeError("search_blocks needs sweep.per_block and a sweep to start from")
+        runtime = SweepRuntime(trainer, pl_module, self.chunk_bytes)
+        result = search_per_block(runtime, self.settings, self.per_block, self.history[-1], self._table)
+        self._write_report(trainer)
+        return result
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _swept_now(self, trainer: Trainer) -> bool:
+        return bool(self.history) and self.history[-1]["global_step"] == trainer.global_step
+
+    def _write_report(self, trainer: Trainer) -> None:
+        if trainer.is_global_zero and self.history:
+            write_report(self._directory() / REPORT, self.history, self.zero_shot, self.test_result)
+
+    def _directory(self) -> Path:
+        if self.output_dir is None:
+            raise RuntimeError("InterpolationSweep.setup has not run: use it as a Trainer callback.")
+        return self.output_dir
+
+
+def _last_epoch(trainer: Trainer) -> bool:
+    """Whether the epoch that just ended is the fit's last (by max_epochs, max_steps or a stop request)."""
+    epochs, steps = trainer.max_epochs, trainer.max_steps
+    return (
+        (epochs is not None and epochs >= 0 and trainer.current_epoch + 1 >= epochs)
+        or (steps is not None and steps >= 0 and trainer.global_step >= steps)
+        or trainer.should_stop
+    )

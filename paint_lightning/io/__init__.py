@@ -1,0 +1,6 @@
+"""Files on disk: atomic writes (:mod:`.files`), the patched-model format (:mod:`.patched`), CLIP weights.
+
+CLIP weight files and Lightning checkpoints of them: :mod:`.clip_weights`.
+
+The bottom layer with :mod:`paint_lightning.errors`: it imports nothing else of the package.
+"""

@@ -1,0 +1,188 @@
+"""Per-block search on a synthetic measure whose accuracies are known functions of the mix."""
+
+import itertools
+
+import pytest
+import torch
+
+from paint_lightning.engine import Counts, SweepSettings, sweep_alphas
+from paint_lightning.engine.per_block.block_report import comparison_table, per_block_mixes, per_block_test, summary
+from paint_lightning.engine.per_block.block_search import BlockSearch, mix_of, search_blocks
+from paint_lightning.interpolation import Mix
+
+GROUPS = ["block.1", "embed", "head", "block.0"]  # any order: the search orders them by depth
+ORDER = ["embed", "block.0", "block.1", "head"]
+ROLES = {"p": "patch", "s": "support"}
+SETTINGS = SweepSettings(criterion="constrained_mean", max_support_drop=1.5)
+
+
+class Synthetic:
+    """Accuracies as functions of the coefficient of each group; counts out of ``total`` examples."""
+
+    def __init__(self, patch, support, total: int = 10_000) -> None:
+        self.patch, self.support, self.total = patch, support, total
+        self.measured: list[Mix] = []
+
+    def coefficients(self, mix: Mix) -> dict[str, float]:
+        return {group: mix.coefficient(0, group) for group in ORDER}
+
+    def __call__(self, mixes: list[Mix]) -> Counts:
+        self.measured += mixes
+        counts = Counts.zeros(list(ROLES), mixes)
+        for j, mix in enumerate(mixes):
+            c = self.coefficients(mix)
+            counts.correct[0, j] = round(self.total * self.patch(c) / 100)
+            counts.correct[1, j] = round(self.total * self.support(c) / 100)
+        counts.total[:] = torch.tensor([self.total, self.total])
+        return counts
+
+
+def mean(c: dict[str, float]) -> float:
+    return sum(c.values()) / len(c)
+
+
+def run(measure: Synthetic, block: BlockSearch) -> tuple[dict, dict]:
+    record, table = sweep_alphas(measure, ROLES, SETTINGS)
+    return record, search_blocks(measure, ROLES, SETTINGS, block, GROUPS, record["selected_alpha"], table)
+
+
+# Support is hurt by the shallow groups only; the patch task gains from every group.
+SHALLOW_HURTS = (lambda c: 40 + 50 * mean(c), lambda c: 90 - 10 * c["embed"] - 5 * c["block.0"])
+
+
+def test_coordinate_search_finds_a_better_per_block_mix_and_selects_it() -> None:
+    measure = Synthetic(*SHALLOW_HURTS)
+    record, search = run(measure, BlockSearch(search="coordinate", budget=60))
+    # Globally, the support drop is 15 * alpha <= 1.5, so alpha* = 0.1 and patch = 45.
+    assert record["selected_alpha"] == 0.1 and search["global_objective"] == pytest.approx(45.0)
+    best = search["best"]
+    assert list(best) == ORDER
+    # Per block: maximise e + b0 + b1 + h with 10 e + 5 b0 <= 1.5: deep groups at 1, and the
+    # support budget spent on block.0 (half the cost of embed): e = 0, b0 = 0.3. Reaching it
+    # needs embed to *drop* first (patch 45 -> 43.75): the guide prices the support it frees.
+    assert search["support_price"] == pytest.approx(0.9 * 50 / 15)
+    assert best == {"embed": 0.0, "block.0": 0.3, "block.1": 1.0, "head": 1.0}
+    assert search["won"] and search["selected_mix"] == [best]  # Mix.to_json of a per-group mix
+    assert search["best_objective"] == pytest.approx(40 + 50 * 2.3 / 4)
+    assert search["gain"] == pytest.approx(search["best_objective"] - search["global_objective"])
+    assert search["evaluations"] == len(search["trace"]) - 1 <= 60
+    assert search["heldout"]["p"]["per_block"] == pytest.approx(search["best_objective"])
+    assert search["heldout"]["s"]["zero_shot"] == 90.0 and search["heldout"]["p"]["fine_tuned"] == 90.0
+    assert len(set(measure.measured)) == len(measure.measured)  # nothing measured twice
+    assert search["warnings"] == []  # 10 000 examples: the gain is far above the noise
+
+
+def test_lines_search_tilts_a_depth_schedule_where_one_coordinate_at_a_time_is_stuck() -> None:
+    measure = Synthetic(*SHALLOW_HURTS)
+    _, search = run(measure, BlockSearch(search="lines", budget=40))
+    best = search["best"]
+    values = [best[g] for g in ORDER]
+    steps = [round(b - a, 6) for a, b in itertools.pairwise(values)]
+    assert len(set(steps)) == 1 and steps[0] > 0  # linear, growing with depth
+    assert search["won"] and Mix.from_json(search["selected_mix"]) == mix_of(best)
+    # At alpha* = 0.1 the limit binds: raising the level alone crosses it, and tilting alone keeps
+    # the patch accuracy (its mean) at 45. Tilting frees support accuracy, which the guide prices,
+    # so the search tilts, then raises the level: slope 0.3 around level 0.2 costs 1.25 points.
+    assert best == pytest.approx({"embed": 0.05, "block.0": 0.15, "block.1": 0.25, "head": 0.35})
+    assert search["best_objective"] == pytest.approx(50.0) and search["evaluations"] <= 40
+    # Every mix measured by the search is a linear schedule.
+    for mix in measure.measured:
+        c = [measure.coefficients(mix)[g] for g in ORDER]
+        assert max(c[k + 1] - c[k] for k in range(3)) - min(c[k + 1] - c[k] for k in range(3)) < 1e-5
+
+
+def test_global_alpha_is_kept_when_no_finer_mix_beats_it() -> None:
+    # Only the mean coefficient matters, and the support limit binds exactly at alpha = 0.4 (grid
+    # 0.1): no mix of the 0.1 grid per group has a feasible mean above 0.4 (the next is 0.425).
+    measure = Synthetic(lambda c: 40 + 50 * mean(c), lambda c: 90 - 10 * max(0.0, mean(c) - 0.25))
+    record, search = run(measure, BlockSearch(search="coordinate", budget=30))
+    assert record["selected_alpha"] == 0.4
+    assert not search["won"] and search["selected_mix"] == 0.4
+    assert search["best"] == dict.fromkeys(ORDER, 0.4)  # ties keep the start
+    assert search["best_mix"] == 0.4
+
+
+def test_min_gain_is_the_margin_a_finer_mix_must_win_by() -> None:
+    _, search = run(Synthetic(*SHALLOW_HURTS), BlockSearch(search="coordinate", budget=60, min_gain=100.0))
+    assert not search["won"] and search["selected_mix"] == 0.1 and search["gain"] > 0
+
+
+def test_small_held_out_sets_warn_that_the_gain_may_be_noise() -> None:
+    # 50 examples: a gain of a few points is within one standard error of the objective.
+    measure = Synthetic(lambda c: 40 + 8 * mean(c), lambda c: 90 - 10 * c["embed"], total=50)
+    _, search = run(measure, BlockSearch(search="coordinate", budget=60))
+    assert search["won"] and 0 < search["gain"] < search["objective_stderr"]
+    assert "noise" in search["warnings"][0] and "p 50" in search["warnings"][0]
+
+
+def test_test_record_and_table_put_global_and_per_block_side_by_side() -> None:
+    measure = Synthetic(*SHALLOW_HURTS)
+    _, search = run(measure, BlockSearch(search="coordinate", budget=60))
+    mixes = [Mix.of(0.0), Mix.of(1.0), *per_block_mixes(search)]
+    counts = measure(mixes)
+    test = per_block_test(ROLES, {m: counts.column(m) for m in mixes}, search)
+    assert test["won"] and test["tasks"]["p"]["global"] == pytest.approx(45.0)
+    assert test["tasks"]["p"]["per_block"] == pytest.approx(search["best_objective"])
+    kept = summary(test["tasks"], "per_block")
+    assert kept["gain_kept"] == pytest.approx(100 * (search["best_objective"] - 40) / 50)
+    assert kept["support_drop"] == pytest.approx(1.5)
+    text = comparison_table(search, test)
+    assert "held-out" in text and "test" in text and "selected" in text
+    assert "embed 0, block.0 0.3, block.1 1, head 1" in text
+    digits_row = next(line for line in text.splitlines() if line.startswith("p "))
+    assert digits_row.split()[2:] == ["45.00", "68.75", "40.00", "90.00", "45.00", "68.75"]
+
+
+def test_mix_of_collapses_equal_values_to_a_scalar() -> None:
+    assert mix_of(dict.fromkeys(ORDER, 0.3)) == Mix.of(0.3)
+    assert mix_of({"embed": 0.1, "head": 0.3}) == Mix.of({"embed": 0.1, "head": 0.3})
+
+
+def test_coordinate_ascent_alone_stays_at_alpha_star_without_the_guide() -> None:
+    # The same problem with the guide switched off (no price): every single move either crosses the
+    # limit or lowers the patch accuracy, so coordinate ascent on the objective never leaves alpha*.
+    from paint_lightning.engine.per_block import tradeoff
+
+    original = tradeoff.PRICE_DISCOUNT
+    tradeoff.PRICE_DISCOUNT = 0.0
+    try:
+        _, search = run(Synthetic(*SHALLOW_HURTS), BlockSearch(search="lines", budget=40))
+    finally:
+        tradeoff.PRICE_DISCOUNT = original
+    assert not search["won"] and search["support_price"] == 0.0
+
+
+def test_lines_then_coordinate_refines_the_best_schedule_within_one_budget() -> None:
+    measure = Synthetic(*SHALLOW_HURTS)
+    _, lines = run(measure, BlockSearch(search="lines", budget=30))
+    _, both = run(Synthetic(*SHALLOW_HURTS), BlockSearch(search="lines+coordinate", budget=60))
+    assert both["evaluations"] <= 60 and both["best_objective"] > lines["best_objective"]
+
+
+def test_mixes_outside_zero_one_are_never_measured() -> None:
+    measure = Synthetic(*SHALLOW_HURTS)
+    run(measure, BlockSearch(search="lines", budget=40))
+    assert all(0.0 <= v <= 1.0 for mix in measure.measured for v in measure.coefficients(mix).values())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"search": "random"}, "sweep.per_block.search"),
+        ({"resolution": 0.0}, "sweep.per_block.resolution"),
+        ({"budget": 0}, "sweep.per_block.budget"),
+        ({"values": ()}, "sweep.per_block.values"),
+        ({"rounds": 0}, "sweep.per_block.rounds"),
+        ({"min_gain": -1.0}, "sweep.per_block.min_gain"),
+    ],
+)
+def test_bad_settings_name_the_field(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        BlockSearch(**kwargs)
+
+
+def test_values_outside_zero_one_need_extrapolation() -> None:
+    block = BlockSearch(values=(0.0, 0.5, 1.5))
+    with pytest.raises(ValueError, match="allow_extrapolation"):
+        block.check(SETTINGS)
+    block.check(SweepSettings(allow_extrapolation=True))
