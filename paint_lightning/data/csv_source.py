@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from torch.utils.data import Dataset
 
-from paint_lightning.data.files import LabelledFiles, files_fingerprint
+from paint_lightning.data.labelled_files import LabelledFiles, files_fingerprint
 from paint_lightning.data.sources import ImageSource, Split, Transform
 
 LabelType = Literal["auto", "name", "index"]

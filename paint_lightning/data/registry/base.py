@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from torch.utils.data import Dataset
 
-from paint_lightning.data.files import LabelledFiles, files_fingerprint
+from paint_lightning.data.labelled_files import LabelledFiles, files_fingerprint
 from paint_lightning.data.registry import prompts
 from paint_lightning.data.registry.missing import (
     ChecksumError,
