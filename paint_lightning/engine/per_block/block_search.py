@@ -32,6 +32,7 @@ from typing import Any, Literal
 from paint_lightning.engine.alpha_sweep import Measure, SweepSettings, measure_missing
 from paint_lightning.engine.counts import TaskCounts
 from paint_lightning.engine.per_block import tradeoff
+from paint_lightning.engine.per_block.block_report import comparison_rows
 from paint_lightning.engine.per_block.coordinate import coordinate_ascent
 from paint_lightning.engine.record import FINE_TUNED, ZERO_SHOT
 from paint_lightning.interpolation.depth import as_scalar, depth_schedule, slopes
@@ -235,18 +236,7 @@ def search_blocks(
         "min_gain": block.min_gain,
         "won": won,
         "selected_mix": (best_mix if won else global_mix).to_json(),
-        "heldout": {
-            name: {
-                "role": role,
-                "zero_shot": zero_shot.accuracy(name),
-                "fine_tuned": table[FINE_TUNED].accuracy(name),
-                "global": table[global_mix].accuracy(name),
-                "per_block": table[best_mix].accuracy(name),
-                "stderr": {"global": table[global_mix].stderr(name), "per_block": table[best_mix].stderr(name)},
-                "num_examples": table[global_mix].total[name],
-            }
-            for name, role in roles.items()
-        },
+        "heldout": comparison_rows(roles, table, global_mix, best_mix),
         "trace": [
             {"mix": groups, "objective": _finite_or_none(value), "guide": _finite_or_none(climb)}
             for groups, value, climb in seen.values()
