@@ -37,7 +37,7 @@ PRICE_SPAN = 0.1
 # exactly the global path's rate still climbs the guide (towards the limit, where the best feasible
 # mixes are) instead of tying with standing still. 1: such moves tie, and only strictly better
 # trades move the search; 0: no price, the guide is the objective, and the search cannot leave
-# alpha* when the limit binds; lower: the search also climbs on trades worse than the global path's.
+# alpha* when the limit binds; in general, trades up to (1 - discount) worse than the global path's climb.
 PRICE_DISCOUNT = 0.9
 # Beyond the support limit the guide falls this many times faster per point of excess than it
 # falls per point of support drop within it, so that the search stays near the limit (where the
