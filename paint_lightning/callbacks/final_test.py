@@ -6,10 +6,10 @@ from typing import Any
 
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
+from paint_lightning.callbacks import per_block
 from paint_lightning.callbacks.runtime import SweepRuntime
 from paint_lightning.engine.alpha_sweep import SweepSettings, measure_missing
 from paint_lightning.engine.counts import TaskCounts
-from paint_lightning.engine.per_block.block_report import comparison_table, per_block_mixes, per_block_test
 from paint_lightning.engine.record import FINE_TUNED, ZERO_SHOT, final_table, test_record
 from paint_lightning.interpolation.mix import Mix
 
@@ -24,7 +24,7 @@ def evaluate_test(
     """Zero-shot, fine-tuned and patched accuracy on every test split; prints the table.
 
     Collective. With a per-block search in the latest sweep record, its mixes are measured and
-    compared with alpha* too.
+    compared with alpha* too (:mod:`~paint_lightning.callbacks.per_block`).
 
     Args:
         runtime: The trainer's engine calls.
@@ -43,23 +43,17 @@ def evaluate_test(
     if live is not None and all(live.total.get(n) == sizes[n] for n in roles):
         table[FINE_TUNED] = live
     wanted = [ZERO_SHOT, FINE_TUNED] + ([Mix.of(alpha)] if alpha is not None else [])
-    search = history[-1].get("per_block") if history and alpha is not None else None
-    if search is not None:
-        wanted += per_block_mixes(search)
+    wanted += per_block.mixes_to_test(history, alpha)
     with runtime.synchronised():
         measure_missing(table, runtime.measure("test"), wanted)
     result = test_record(roles, table, alpha)
     if alpha is not None:
         rank_zero_info("\n" + final_table(result["tasks"], alpha, "test", settings.start_name))
-    if search is not None:
-        result["per_block"] = per_block_test(roles, table, search)
-        rank_zero_info("\n" + comparison_table(search, result["per_block"]))
+    per_block.add_test_result(result, roles, table, history, alpha)
     return result
 
 
-def test_checkpoint(
-    runtime: SweepRuntime, settings: SweepSettings, history: list[dict[str, Any]], per_block: bool
-) -> dict[str, Any]:
+def test_checkpoint(runtime: SweepRuntime, settings: SweepSettings, history: list[dict[str, Any]]) -> dict[str, Any]:
     """``paint test``: :func:`evaluate_test` of a checkpoint at its latest alpha*, logged as ``test/...``.
 
     Lightning's test loop has counted the live weights already (when the model keeps them).
@@ -68,18 +62,12 @@ def test_checkpoint(
         runtime: The trainer's engine calls (in ``on_test_epoch_end``).
         settings: The sweep's settings.
         history: The checkpoint's sweep records (none: zero-shot and fine-tuned only, with a warning).
-        per_block: Whether ``sweep.per_block`` is set (a warning when the checkpoint has no search).
     """
     alpha = history[-1]["selected_alpha"] if history else None
     if alpha is None:
         rank_zero_warn(
             "No alpha sweep in this checkpoint (was it trained with InterpolationSweep?): "
             "reporting zero-shot and fine-tuned accuracy only."
-        )
-    elif per_block and "per_block" not in history[-1]:
-        rank_zero_warn(
-            "sweep.per_block is set but this checkpoint's last sweep has no per-block search (it runs at the "
-            "end of `paint fit` and in `paint validate`): reporting alpha* only."
         )
     result = evaluate_test(runtime, settings, history, alpha, live=runtime.live_counts())
     for name, row in result["tasks"].items():

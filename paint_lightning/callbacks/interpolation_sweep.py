@@ -11,10 +11,10 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch import Tensor
 from typing_extensions import override
 
+from paint_lightning.callbacks import per_block as per_block_step
 from paint_lightning.callbacks.batchnorm import restore_training_buffers, swap_in_pooled
 from paint_lightning.callbacks.final_test import evaluate_test, test_checkpoint
 from paint_lightning.callbacks.outputs import export_patched_model, log_sweep, write_report
-from paint_lightning.callbacks.per_block import search_per_block
 from paint_lightning.callbacks.runtime import SweepRuntime, check_setup
 from paint_lightning.callbacks.validation import ReplacesValidation
 from paint_lightning.engine.alpha_sweep import SweepSettings, sweep_alphas
@@ -40,17 +40,15 @@ class InterpolationSweep(ReplacesValidation):
     Lightning's validation loop, which would repeat that pass, no batches
     (:mod:`~paint_lightning.callbacks.validation`); the Trainer's settings are left as given. At the end of
     training the patched model is exported and, with ``final_test``, the zero-shot, fine-tuned and
-    patched models are compared on the test splits. With ``per_block``, the last sweep of a run
-    (and ``paint validate``) goes on to search per-block coefficients from alpha* on the same
-    held-out sets (:mod:`paint_lightning.engine.per_block.block_search`); the finer mix is exported when it wins
-    there, and the final test report shows alpha* and the per-block mix side by side. Under DDP
-    every process evaluates its own shard (all of one size, padded with items that count nowhere),
-    integer counts are summed, and BatchNorm
-    statistics are pooled across processes for the sweep and the export only (training goes on
-    from each process's own), so results do not depend on the number of processes; files are
-    written by global rank 0 only. With Lightning's ``WeightAveraging`` the averaged weights are
-    swept and exported. ``paint validate --ckpt_path ...`` sweeps a checkpoint without training;
-    ``paint test`` reports zero-shot, fine-tuned and patched test accuracy of a checkpoint.
+    patched models are compared on the test splits. With ``per_block``, the last sweep goes on to
+    search finer coefficients (one seam: :mod:`~paint_lightning.callbacks.per_block`, a no-op
+    without it). Under DDP every process evaluates its own shard (all of one size, padded with
+    items that count nowhere), integer counts are summed, and BatchNorm statistics are pooled
+    across processes for the sweep and the export only (training goes on from each process's own),
+    so results do not depend on the number of processes; files are written by global rank 0 only.
+    With Lightning's ``WeightAveraging`` the averaged weights are swept and exported. ``paint
+    validate --ckpt_path ...`` sweeps a checkpoint without training; ``paint test`` reports
+    zero-shot, fine-tuned and patched test accuracy of a checkpoint.
 
     Args:
         alphas: Alphas to evaluate (default ``0.0, 0.1, ..., 1.0``). With ``search: adaptive``
@@ -123,7 +121,7 @@ class InterpolationSweep(ReplacesValidation):
         if per_block is not None:
             per_block.check(self.settings)
         self.per_block = per_block
-        self._table: dict[Mix, TaskCounts] = {}  # held-out counts of the latest sweep (this process only)
+        self._table: dict[Mix, TaskCounts] = {}  # held-out counts of the latest sweep, for the per-block step
         self.history: list[dict[str, Any]] = []
         self.zero_shot: dict[str, list[int]] = {}  # held-out counts of the start point, measured once
         self.test_result: dict[str, Any] | None = None
@@ -187,19 +185,18 @@ class InterpolationSweep(ReplacesValidation):
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.state.fn == TrainerFn.VALIDATING and not trainer.sanity_checking:
             # `paint validate --ckpt_path ...`: Lightning's loop counted the live weights already.
-            self.sweep(trainer, pl_module, live=SweepRuntime(trainer, pl_module, self.chunk_bytes).live_counts())
-            if self.per_block is not None:
-                self.search_blocks(trainer, pl_module)
+            runtime = SweepRuntime(trainer, pl_module, self.chunk_bytes)
+            self.sweep(trainer, pl_module, live=runtime.live_counts())
+            self._after_last_sweep(runtime)
 
     @override
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if not self._swept_now(trainer):
             self.sweep(trainer, pl_module, loggable=False, final=True)
-        if self.per_block is not None and "per_block" not in self.history[-1]:
-            self.search_blocks(trainer, pl_module)
+        runtime = SweepRuntime(trainer, pl_module, self.chunk_bytes)
+        self._after_last_sweep(runtime)
         alpha, mix = self.selected_alpha, self.selected_mix
         assert alpha is not None and mix is not None
-        runtime = SweepRuntime(trainer, pl_module, self.chunk_bytes)
         if self.final_test:
             self.test_result = evaluate_test(runtime, self.settings, self.history, alpha)
         if self.export:
@@ -210,8 +207,9 @@ class InterpolationSweep(ReplacesValidation):
 
     @override
     def on_test_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        per_block_step.before_test(self.per_block, self.history)
         runtime = SweepRuntime(trainer, pl_module, self.chunk_bytes)
-        self.test_result = test_checkpoint(runtime, self.settings, self.history, self.per_block is not None)
+        self.test_result = test_checkpoint(runtime, self.settings, self.history)
         self._write_report(trainer)
 
     # -- the sweep -------------------------------------------------------------------------------
@@ -266,20 +264,12 @@ class InterpolationSweep(ReplacesValidation):
         self._write_report(trainer)
         return record
 
-    def search_blocks(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, Any]:
-        """Per-block coefficients from the latest sweep's alpha*, on the same held-out sets.
-
-        Adds ``per_block`` (the search, :func:`~paint_lightning.engine.per_block.block_search.search_blocks`) to
-        the latest record and sets its ``selected_mix`` (alpha* unless the finer mix won).
-        """
-        if self.per_block is None or not self.history:
-            raise RuntimeError("search_blocks needs sweep.per_block and a sweep to start from")
-        runtime = SweepRuntime(trainer, pl_module, self.chunk_bytes)
-        result = search_per_block(runtime, self.settings, self.per_block, self.history[-1], self._table)
-        self._write_report(trainer)
-        return result
-
     # -- internals -------------------------------------------------------------------------------
+
+    def _after_last_sweep(self, runtime: SweepRuntime) -> None:
+        """The per-block step if ``per_block`` is set (:mod:`~paint_lightning.callbacks.per_block`)."""
+        if per_block_step.after_last_sweep(runtime, self.settings, self.per_block, self.history[-1], self._table):
+            self._write_report(runtime.trainer)
 
     def _swept_now(self, trainer: Trainer) -> bool:
         return bool(self.history) and self.history[-1]["global_step"] == trainer.global_step

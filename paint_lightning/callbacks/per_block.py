@@ -1,7 +1,22 @@
-"""The per-block search inside the Trainer: finer coefficients from a sweep's alpha*."""
+"""The per-block step of the sweep callback: the one seam between the Trainer and per-block coefficients.
+
+With ``sweep.per_block`` set, the last sweep of a run (and ``paint validate``) goes on to search
+per-block coefficients from alpha* on the same held-out sets
+(:func:`~paint_lightning.engine.per_block.block_search.search_blocks`); the finer mix becomes the
+record's ``selected_mix`` (and so the exported one) only when it wins there, and the final test
+report shows alpha* and the per-block mix side by side. Without it every function here does
+nothing, so a reader of the global-alpha path can skip this module and
+:mod:`paint_lightning.engine.per_block`. The callers:
+
+* :class:`~paint_lightning.callbacks.interpolation_sweep.InterpolationSweep`: :func:`after_last_sweep`
+  (after the last sweep of a fit and in ``paint validate``), :func:`before_test` (``paint test``);
+* :func:`~paint_lightning.callbacks.final_test.evaluate_test`: :func:`mixes_to_test` (what to measure
+  besides alpha*) and :func:`add_test_result` (the comparison on the test splits).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
@@ -9,40 +24,42 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from paint_lightning.callbacks.outputs import log_per_block
 from paint_lightning.callbacks.runtime import SweepRuntime
 from paint_lightning.engine.counts import TaskCounts
-from paint_lightning.engine.per_block.block_report import comparison_table
+from paint_lightning.engine.per_block.block_report import comparison_table, per_block_mixes, per_block_test
 from paint_lightning.engine.per_block.block_search import BlockSearch, search_blocks
 from paint_lightning.engine.protocol import patch_tensors
 from paint_lightning.engine.sweep_settings import SweepSettings
 from paint_lightning.interpolation.mix import Mix, parameter_group
 
 
-def search_per_block(
+def after_last_sweep(
     runtime: SweepRuntime,
     settings: SweepSettings,
-    per_block: BlockSearch,
+    block: BlockSearch | None,
     record: dict[str, Any],
     table: dict[Mix, TaskCounts],
-) -> dict[str, Any]:
+) -> bool:
     """Searches per-block coefficients from ``record``'s alpha* on the held-out sets (collective).
 
-    Adds ``per_block`` (the search, :func:`~paint_lightning.engine.per_block.block_search.search_blocks`) to
-    ``record`` and sets its ``selected_mix`` (alpha* unless the finer mix won); logs the search
-    and prints the comparison table.
+    Adds ``per_block`` (the search) to ``record`` and sets its ``selected_mix`` (alpha* unless the
+    finer mix won); logs the search and prints the comparison table. Does nothing without
+    ``block`` or when ``record`` has a search already.
 
     Args:
         runtime: The trainer's engine calls.
         settings: The sweep's settings (criterion and limits).
-        per_block: The search's settings.
-        record: The sweep record to start from (changed in place).
-        table: That sweep's held-out counts by mix (reused, not measured again).
+        block: The search's settings (``sweep.per_block``; ``None``: off).
+        record: The last sweep's record (changed in place).
+        table: That sweep's held-out counts by mix (reused, not measured again; the search adds its own).
 
     Returns:
-        The search's result.
+        Whether a search ran (and ``record`` changed).
     """
+    if block is None or "per_block" in record:
+        return False
     groups = [parameter_group(name) for name in patch_tensors(runtime.model)[0]]
     with runtime.synchronised():
         result = search_blocks(
-            runtime.measure("heldout"), runtime.roles(), settings, per_block, groups, record["selected_alpha"], table
+            runtime.measure("heldout"), runtime.roles(), settings, block, groups, record["selected_alpha"], table
         )
     record["per_block"] = result
     record["selected_mix"] = result["selected_mix"]
@@ -50,4 +67,52 @@ def search_per_block(
     rank_zero_info("\n" + comparison_table(result, None))
     for warning in result["warnings"]:
         rank_zero_warn(f"Per-block coefficients may not mean much: {warning}")
-    return result
+    return True
+
+
+def before_test(block: BlockSearch | None, history: list[dict[str, Any]]) -> None:
+    """``paint test``: warns when ``sweep.per_block`` is set but the checkpoint's last sweep has no search."""
+    if block is not None and history and "per_block" not in history[-1]:
+        rank_zero_warn(
+            "sweep.per_block is set but this checkpoint's last sweep has no per-block search (it runs at the "
+            "end of `paint fit` and in `paint validate`): reporting alpha* only."
+        )
+
+
+def mixes_to_test(history: list[dict[str, Any]], alpha: float | None) -> list[Mix]:
+    """The mixes the test report compares with alpha*: none unless the latest sweep searched per block.
+
+    Args:
+        history: The sweep records so far.
+        alpha: Alpha* of the test report (``None``: no patched model, nothing to compare).
+    """
+    search = _latest_search(history, alpha)
+    return per_block_mixes(search) if search is not None else []
+
+
+def add_test_result(
+    result: dict[str, Any],
+    roles: Mapping[str, str],
+    table: Mapping[Mix, TaskCounts],
+    history: list[dict[str, Any]],
+    alpha: float | None,
+) -> None:
+    """Adds ``per_block`` (alpha* and the per-block mix on the test splits) to ``result`` and prints both.
+
+    Does nothing unless the latest sweep searched per block.
+
+    Args:
+        result: The test record (changed in place).
+        roles: Task name -> role.
+        table: Test counts, :func:`mixes_to_test`' included.
+        history: The sweep records so far.
+        alpha: Alpha* of the test report.
+    """
+    search = _latest_search(history, alpha)
+    if search is not None:
+        result["per_block"] = per_block_test(roles, table, search)
+        rank_zero_info("\n" + comparison_table(search, result["per_block"]))
+
+
+def _latest_search(history: list[dict[str, Any]], alpha: float | None) -> dict[str, Any] | None:
+    return history[-1].get("per_block") if history and alpha is not None else None

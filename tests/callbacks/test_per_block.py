@@ -135,3 +135,23 @@ def test_per_block_values_outside_zero_one_need_extrapolation() -> None:
     with pytest.raises(ValueError, match="allow_extrapolation"):
         InterpolationSweep(per_block=BlockSearch(values=(0.0, 1.5)))
     InterpolationSweep(per_block=BlockSearch(values=(0.0, 1.5)), alphas=[0.0, 1.5], allow_extrapolation=True)
+
+
+def test_the_seam_does_nothing_without_a_search(recwarn) -> None:
+    from paint_lightning.callbacks import per_block
+
+    record = {"selected_alpha": 0.5}
+    per_block.before_test(None, [record])  # sweep.per_block unset: no warning
+    assert not recwarn.list
+    with pytest.warns(UserWarning, match="no per-block search"):
+        per_block.before_test(BLOCK, [record])
+    assert per_block.mixes_to_test([record], 0.5) == []
+    result: dict = {}
+    per_block.add_test_result(result, {"p": "patch"}, {}, [record], 0.5)
+    assert result == {}
+    search = {"global_alpha": 0.5, "best_mix": Mix.of({"embed": 0.0, "head": 1.0}).to_json()}
+    assert per_block.mixes_to_test([{**record, "per_block": search}], 0.5) == [
+        Mix.of(0.5),
+        Mix.of({"embed": 0.0, "head": 1.0}),
+    ]
+    assert per_block.mixes_to_test([{**record, "per_block": search}], None) == []

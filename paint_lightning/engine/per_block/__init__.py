@@ -1,7 +1,21 @@
-"""Per-block coefficients (``sweep.per_block``): a finer mix than one global alpha, behind one seam.
+"""Per-block coefficients (``sweep.per_block``): a finer mix than one global alpha, searched after alpha*.
 
-A reader of the global-alpha path can skip this package: the sweep callback reaches it only
-through :mod:`paint_lightning.callbacks.per_block`, after alpha* is chosen. Here: the search
-(:mod:`.block_search`), the support-price trade-off that steers it (:mod:`.tradeoff`), coordinate
-ascent over block groups (:mod:`.coordinate`) and the comparison table (:mod:`.block_report`).
+A reader of the global-alpha path (:mod:`~paint_lightning.engine.alpha_sweep`,
+:mod:`~paint_lightning.engine.record`, :mod:`~paint_lightning.engine.sweeper`) can skip this
+package: nothing there imports it. The Trainer reaches it through one seam,
+:mod:`paint_lightning.callbacks.per_block`, a no-op without ``sweep.per_block``: the sweep
+callback calls it after its last sweep (and before ``paint test``), the final test report calls it
+for the per-block mix's test accuracy. Outside the Trainer, the study scripts under ``docs/`` call
+:func:`~paint_lightning.engine.per_block.block_search.search_blocks` directly.
+
+Modules (pure functions of held-out counts; this package imports only the engine's counts, record
+and settings, and the interpolation and selection layers below it):
+
+* :mod:`.block_search`: :class:`~.block_search.BlockSearch` (the settings) and
+  :func:`~.block_search.search_blocks` (the search from alpha*, kept only if it wins);
+* :mod:`.tradeoff`: the guide the search climbs under a constrained criterion, and its three
+  constants (``PRICE_SPAN``, ``PRICE_DISCOUNT``, ``OVER_LIMIT``) with the reason for each;
+* :mod:`.coordinate`: coordinate ascent with a budget (also used by
+  :mod:`~paint_lightning.engine.parallel_search` for many end points);
+* :mod:`.block_report`: alpha* and the per-block mix side by side, held-out and test.
 """

@@ -28,10 +28,32 @@ def per_block_test(roles: Mapping[str, str], table: Mapping[Mix, TaskCounts], se
         ``{"global_alpha", "per_block_mix", "selected_mix", "won", "tasks": {name: {"role",
         "zero_shot", "fine_tuned", "global", "per_block", "stderr": {...}, "num_examples"}}}``.
     """
-    global_mix, best = per_block_mixes(search)
-    rows = {}
-    for name, role in roles.items():
-        rows[name] = {
+    return {
+        "global_alpha": search["global_alpha"],
+        "per_block_mix": search["best_mix"],
+        "selected_mix": search["selected_mix"],
+        "won": search["won"],
+        "tasks": comparison_rows(roles, table, *per_block_mixes(search)),
+    }
+
+
+def comparison_rows(
+    roles: Mapping[str, str], table: Mapping[Mix, TaskCounts], global_mix: Mix, best: Mix
+) -> dict[str, dict[str, Any]]:
+    """Per task: role, zero-shot, fine-tuned, alpha*'s (``global``) and the per-block mix's accuracy.
+
+    Args:
+        roles: Task name -> role.
+        table: Counts of the zero-shot, fine-tuned and both compared mixes (held-out or test).
+        global_mix: Alpha*.
+        best: The best per-block mix.
+
+    Returns:
+        ``{name: {"role", "zero_shot", "fine_tuned", "global", "per_block", "stderr": {"global",
+        "per_block"}, "num_examples"}}``.
+    """
+    return {
+        name: {
             "role": role,
             "zero_shot": table[ZERO_SHOT].accuracy(name),
             "fine_tuned": table[FINE_TUNED].accuracy(name),
@@ -40,12 +62,7 @@ def per_block_test(roles: Mapping[str, str], table: Mapping[Mix, TaskCounts], se
             "stderr": {"global": table[global_mix].stderr(name), "per_block": table[best].stderr(name)},
             "num_examples": table[global_mix].total[name],
         }
-    return {
-        "global_alpha": search["global_alpha"],
-        "per_block_mix": search["best_mix"],
-        "selected_mix": search["selected_mix"],
-        "won": search["won"],
-        "tasks": rows,
+        for name, role in roles.items()
     }
 
 

@@ -31,8 +31,9 @@ from typing import Any, Literal
 
 from paint_lightning.engine.alpha_sweep import Measure, SweepSettings, measure_missing
 from paint_lightning.engine.counts import TaskCounts
+from paint_lightning.engine.per_block import tradeoff
+from paint_lightning.engine.per_block.block_report import comparison_rows
 from paint_lightning.engine.per_block.coordinate import coordinate_ascent
-from paint_lightning.engine.per_block.tradeoff import guide, mix_objective, support_price
 from paint_lightning.engine.record import FINE_TUNED, ZERO_SHOT
 from paint_lightning.interpolation.depth import as_scalar, depth_schedule, slopes
 from paint_lightning.interpolation.mix import Mix, group_order
@@ -59,6 +60,12 @@ class BlockSearch:
         rounds: Passes of coordinate ascent over the coordinates.
         min_gain: Points of held-out objective by which the finer mix must beat alpha* to be
             selected (0: any strict gain).
+        price_span: How far below and above alpha* the global path's price of support accuracy
+            is measured (constrained criteria only; see :mod:`~paint_lightning.engine.per_block.tradeoff`
+            for the reason behind each of these three defaults and what changing it does).
+        price_discount: Factor on that price (< 1: a trade as good as the global path's still
+            climbs; 0: the search climbs the objective and stays at alpha* where the limit binds).
+        over_limit: How many times faster the guide falls per point beyond the support limit.
     """
 
     search: Search = "lines"
@@ -67,6 +74,9 @@ class BlockSearch:
     resolution: float = 0.05
     rounds: int = 2
     min_gain: float = 0.0
+    price_span: float = tradeoff.PRICE_SPAN
+    price_discount: float = tradeoff.PRICE_DISCOUNT
+    over_limit: float = tradeoff.OVER_LIMIT
 
     def __post_init__(self) -> None:
         f = FIELD
@@ -85,6 +95,9 @@ class BlockSearch:
             raise ValueError(f"{f}.rounds={self.rounds}: must be at least 1.")
         if not (math.isfinite(self.min_gain) and self.min_gain >= 0):
             raise ValueError(f"{f}.min_gain={self.min_gain}: give a non-negative number of points, e.g. 0.")
+        for name in ("price_span", "price_discount", "over_limit"):
+            if not (math.isfinite(value := getattr(self, name)) and value >= 0):
+                raise ValueError(f"{f}.{name}={value}: must be non-negative (default {getattr(type(self), name)}).")
         object.__setattr__(self, "values", tuple(sorted({round(float(v), 6) for v in self.values})))
 
     def check(self, settings: SweepSettings) -> None:
@@ -145,7 +158,7 @@ def search_blocks(
     ordered = group_order(groups)
     measure_missing(table, measure, [ZERO_SHOT, FINE_TUNED, Mix.of(alpha)])
     zero_shot = table[ZERO_SHOT]
-    price = support_price(table, roles, settings, alpha)
+    price = tradeoff.support_price(table, roles, settings, alpha, block.price_span, block.price_discount)
     low, high = (-math.inf, math.inf) if settings.allow_extrapolation else (0.0, 1.0)
     origin = dict.fromkeys(ordered, round(alpha, 6))
     seen: dict[Mix, tuple[dict[str, float], float, float]] = {}  # mix -> (groups, objective, guide)
@@ -163,8 +176,8 @@ def search_blocks(
         todo = [m for m, good in zip(mixes, ok, strict=True) if good and m not in seen]
         measure_missing(table, measure, todo)
         columns = [table[m] for m in todo]
-        objectives = mix_objective(columns, zero_shot, roles, settings)
-        guides = guide(columns, zero_shot, roles, settings, price)
+        objectives = tradeoff.mix_objective(columns, zero_shot, roles, settings)
+        guides = tradeoff.guide(columns, zero_shot, roles, settings, price, block.over_limit)
         for mix, value, climb in zip(todo, objectives, guides, strict=True):
             seen[mix] = (mix_groups(mix, ordered), value, climb)
         return [seen[m][2] if good else -math.inf for m, good in zip(mixes, ok, strict=True)]
@@ -223,18 +236,7 @@ def search_blocks(
         "min_gain": block.min_gain,
         "won": won,
         "selected_mix": (best_mix if won else global_mix).to_json(),
-        "heldout": {
-            name: {
-                "role": role,
-                "zero_shot": zero_shot.accuracy(name),
-                "fine_tuned": table[FINE_TUNED].accuracy(name),
-                "global": table[global_mix].accuracy(name),
-                "per_block": table[best_mix].accuracy(name),
-                "stderr": {"global": table[global_mix].stderr(name), "per_block": table[best_mix].stderr(name)},
-                "num_examples": table[global_mix].total[name],
-            }
-            for name, role in roles.items()
-        },
+        "heldout": comparison_rows(roles, table, global_mix, best_mix),
         "trace": [
             {"mix": groups, "objective": _finite_or_none(value), "guide": _finite_or_none(climb)}
             for groups, value, climb in seen.values()

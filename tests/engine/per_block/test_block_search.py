@@ -1,6 +1,7 @@
 """Per-block search on a synthetic measure whose accuracies are known functions of the mix."""
 
 import itertools
+import math
 
 import pytest
 import torch
@@ -141,14 +142,7 @@ def test_mix_of_collapses_equal_values_to_a_scalar() -> None:
 def test_coordinate_ascent_alone_stays_at_alpha_star_without_the_guide() -> None:
     # The same problem with the guide switched off (no price): every single move either crosses the
     # limit or lowers the patch accuracy, so coordinate ascent on the objective never leaves alpha*.
-    from paint_lightning.engine.per_block import tradeoff
-
-    original = tradeoff.PRICE_DISCOUNT
-    tradeoff.PRICE_DISCOUNT = 0.0
-    try:
-        _, search = run(Synthetic(*SHALLOW_HURTS), BlockSearch(search="lines", budget=40))
-    finally:
-        tradeoff.PRICE_DISCOUNT = original
+    _, search = run(Synthetic(*SHALLOW_HURTS), BlockSearch(search="lines", budget=40, price_discount=0.0))
     assert not search["won"] and search["support_price"] == 0.0
 
 
@@ -174,6 +168,9 @@ def test_mixes_outside_zero_one_are_never_measured() -> None:
         ({"values": ()}, "sweep.per_block.values"),
         ({"rounds": 0}, "sweep.per_block.rounds"),
         ({"min_gain": -1.0}, "sweep.per_block.min_gain"),
+        ({"price_span": -0.1}, "sweep.per_block.price_span"),
+        ({"price_discount": math.nan}, "sweep.per_block.price_discount"),
+        ({"over_limit": -1.0}, "sweep.per_block.over_limit"),
     ],
 )
 def test_bad_settings_name_the_field(kwargs: dict, message: str) -> None:
