@@ -7,7 +7,7 @@ point. The coefficients are chosen under the same criteria as single-task patchi
 * ``grid``: every combination of ``values`` (``len(values) ** n`` points; the default up to
   three end points);
 * ``coordinate``: the best point of the diagonal (every alpha_i equal, task arithmetic's
-  ``lambda``), then coordinate ascent (:func:`~paint_lightning.engine.per_block.coordinate.coordinate_ascent`)
+  ``lambda``), then coordinate ascent (:func:`~paint_lightning.selection.coordinate.coordinate_ascent`)
   one coefficient at a time within ``budget`` points (the default beyond three end points).
 
 Ties go to the point closest to the zero-shot model (smallest sum of coefficients).
@@ -29,8 +29,8 @@ from torch import Tensor
 
 from paint_lightning.engine.alpha_sweep import SweepSettings, measure_missing
 from paint_lightning.engine.counts import Counts, TaskCounts
-from paint_lightning.engine.per_block.coordinate import coordinate_ascent
 from paint_lightning.interpolation.mix import Mix
+from paint_lightning.selection.coordinate import coordinate_ascent
 from paint_lightning.selection.criteria import SweepCurves, objective
 
 GRID_LIMIT = 3  # end points up to which the full grid is the default

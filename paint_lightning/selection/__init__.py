@@ -2,7 +2,8 @@
 
 Criteria and :func:`select_alpha` (:mod:`.criteria`), uncertainty of accuracies
 (:mod:`.uncertainty`), paired statistics between alphas measured on the same images
-(:mod:`.paired`), and the grid / adaptive search over alpha (:mod:`.search`).
+(:mod:`.paired`), the grid / adaptive search over alpha (:mod:`.search`), and coordinate ascent over
+several coefficients with a budget (:mod:`.coordinate`: per-block mixes, parallel patching).
 """
 
 from paint_lightning.selection.criteria import CRITERIA, Criterion, SweepCurves, select_alpha

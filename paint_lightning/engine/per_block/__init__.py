@@ -9,13 +9,12 @@ for the per-block mix's test accuracy. Outside the Trainer, the study scripts un
 :func:`~paint_lightning.engine.per_block.block_search.search_blocks` directly.
 
 Modules (pure functions of held-out counts; this package imports only the engine's counts, record
-and settings, and the interpolation and selection layers below it):
+and settings, and the interpolation and selection layers below it; coordinate ascent is
+:mod:`paint_lightning.selection.coordinate`, shared with :mod:`~paint_lightning.engine.parallel_search`):
 
 * :mod:`.block_search`: :class:`~.block_search.BlockSearch` (the settings) and
   :func:`~.block_search.search_blocks` (the search from alpha*, kept only if it wins);
 * :mod:`.tradeoff`: the guide the search climbs under a constrained criterion, and its three
   constants (``PRICE_SPAN``, ``PRICE_DISCOUNT``, ``OVER_LIMIT``) with the reason for each;
-* :mod:`.coordinate`: coordinate ascent with a budget (also used by
-  :mod:`~paint_lightning.engine.parallel_search` for many end points);
 * :mod:`.block_report`: alpha* and the per-block mix side by side, held-out and test.
 """

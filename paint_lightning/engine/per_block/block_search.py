@@ -33,10 +33,10 @@ from paint_lightning.engine.alpha_sweep import Measure, SweepSettings, measure_m
 from paint_lightning.engine.counts import TaskCounts
 from paint_lightning.engine.per_block import tradeoff
 from paint_lightning.engine.per_block.block_report import comparison_rows
-from paint_lightning.engine.per_block.coordinate import coordinate_ascent
 from paint_lightning.engine.record import FINE_TUNED, ZERO_SHOT
 from paint_lightning.interpolation.depth import as_scalar, depth_schedule, slopes
 from paint_lightning.interpolation.mix import Mix, group_order
+from paint_lightning.selection.coordinate import coordinate_ascent
 from paint_lightning.selection.search import grid_alphas
 from paint_lightning.selection.uncertainty import Estimate, objective_interval, objective_stderr
 

@@ -3,7 +3,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from paint_lightning.engine.per_block.coordinate import coordinate_ascent
+from paint_lightning.selection.coordinate import coordinate_ascent
 
 GRID = [round(0.1 * i, 1) for i in range(11)]
 
