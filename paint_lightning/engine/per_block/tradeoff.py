@@ -19,25 +19,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from paint_lightning.engine.counts import TaskCounts
-from paint_lightning.engine.record import FINE_TUNED, ZERO_SHOT
+from paint_lightning.engine.counts import TaskCounts, curves_of
 from paint_lightning.engine.sweep_settings import SweepSettings
-from paint_lightning.interpolation.mix import Mix
-from paint_lightning.selection.criteria import SweepCurves, limit_excess, objective
+from paint_lightning.interpolation.mix import FINE_TUNED, ZERO_SHOT, Mix
+from paint_lightning.selection.criteria import limit_excess, objective
 
 PRICE_SPAN = 0.1  # alphas at least this far on each side of alpha* measure the price
 PRICE_DISCOUNT = 0.9
 OVER = 10.0  # how much steeper the guide falls beyond the support limit
-
-
-def curves_of(columns: Sequence[TaskCounts], zero_shot: TaskCounts, roles: Mapping[str, str]) -> SweepCurves:
-    """Held-out accuracy of each column of counts, as selection curves (one "alpha" per column)."""
-    return SweepCurves(
-        list(range(len(columns))),
-        patch={n: [c.accuracy(n) for c in columns] for n, r in roles.items() if r == "patch"},
-        support={n: [c.accuracy(n) for c in columns] for n, r in roles.items() if r == "support"},
-        zero_shot_support={n: zero_shot.accuracy(n) for n, r in roles.items() if r == "support"},
-    )
 
 
 def mix_objective(
