@@ -199,20 +199,15 @@ def write_hparams(writer: Any, params: Mapping[str, Any]) -> None:
 
     TensorBoard keeps the first such declaration of a run, so it is written at the start of
     ``fit`` (before Lightning's own); the metric values are the latest scalars of those tags.
+    ``SummaryWriter.add_hparams`` would put it in a new run (a sub-folder) with placeholder metric
+    values, so it goes through the writer's public ``file_writer`` (as add_hparams writes its own).
     """
     from torch.utils.tensorboard.summary import hparams
 
     clean = {key: _hparam_value(value) for key, value in flatten(params).items()}
     exp, ssi, sei = hparams(clean, dict.fromkeys(FINAL_METRICS, 0.0))
-    # SummaryWriter.add_hparams would write the declaration into a new run (a sub-folder) and log
-    # placeholder metric values; its public ``file_writer`` (what add_hparams itself writes with)
-    # puts it in this run's own event file instead.
-    file_writer = getattr(writer, "file_writer", None)
-    if file_writer is None:
-        raise RuntimeError(
-            f"cannot declare the HParams row: {type(writer).__name__} has no open file_writer (a closed "
-            "SummaryWriter, or a writer that is not torch.utils.tensorboard's / tensorboardX's)."
-        )
+    if (file_writer := getattr(writer, "file_writer", None)) is None:
+        raise RuntimeError(f"cannot declare the HParams row: {type(writer).__name__} has no open file_writer.")
     for summary in (exp, ssi, sei):
         file_writer.add_summary(summary)
     writer.flush()
