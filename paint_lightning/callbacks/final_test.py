@@ -10,8 +10,8 @@ from paint_lightning.callbacks import per_block
 from paint_lightning.callbacks.runtime import SweepRuntime
 from paint_lightning.engine.alpha_sweep import SweepSettings, measure_missing
 from paint_lightning.engine.counts import TaskCounts
-from paint_lightning.engine.record import FINE_TUNED, ZERO_SHOT, final_table, test_record
-from paint_lightning.interpolation.mix import Mix
+from paint_lightning.engine.record import final_table, test_record
+from paint_lightning.interpolation.mix import FINE_TUNED, ZERO_SHOT, Mix
 
 
 def evaluate_test(

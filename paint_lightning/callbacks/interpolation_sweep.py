@@ -14,18 +14,17 @@ from typing_extensions import override
 from paint_lightning.callbacks import per_block as per_block_step
 from paint_lightning.callbacks.batchnorm import restore_training_buffers, swap_in_pooled
 from paint_lightning.callbacks.final_test import evaluate_test, test_checkpoint
-from paint_lightning.callbacks.outputs import export_patched_model, log_sweep, write_report
+from paint_lightning.callbacks.outputs import export_selected_model, log_sweep
 from paint_lightning.callbacks.runtime import SweepRuntime, check_setup
 from paint_lightning.callbacks.validation import ReplacesValidation
 from paint_lightning.engine.alpha_sweep import SweepSettings, sweep_alphas
 from paint_lightning.engine.counts import TaskCounts
 from paint_lightning.engine.paired_record import required_size_line
 from paint_lightning.engine.per_block.block_search import BlockSearch
-from paint_lightning.engine.record import FINE_TUNED, ZERO_SHOT, summary_line
-from paint_lightning.interpolation.mix import Mix
+from paint_lightning.engine.record import run_report, summary_line
+from paint_lightning.interpolation.mix import FINE_TUNED, ZERO_SHOT, Mix
+from paint_lightning.io.report_file import write_report
 from paint_lightning.selection.criteria import Criterion
-
-REPORT = "paint_report.json"
 
 
 class InterpolationSweep(ReplacesValidation):
@@ -200,7 +199,7 @@ class InterpolationSweep(ReplacesValidation):
         if self.final_test:
             self.test_result = evaluate_test(runtime, self.settings, self.history, alpha)
         if self.export:
-            path = export_patched_model(runtime, self.history[-1], self.zero_shot, self.test_result, self._directory())
+            path = export_selected_model(runtime, self.history[-1], self.zero_shot, self.test_result, self._directory())
             what = f"alpha* = {alpha:g}" if mix.is_scalar else f"per-block mix {mix.label()}"
             rank_zero_info(f"Patched model ({what}) written to {path}")
         self._write_report(trainer)
@@ -276,7 +275,7 @@ class InterpolationSweep(ReplacesValidation):
 
     def _write_report(self, trainer: Trainer) -> None:
         if trainer.is_global_zero and self.history:
-            write_report(self._directory() / REPORT, self.history, self.zero_shot, self.test_result)
+            write_report(self._directory(), run_report(self.history, self.zero_shot, self.test_result))
 
     def _directory(self) -> Path:
         if self.output_dir is None:

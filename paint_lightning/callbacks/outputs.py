@@ -1,4 +1,9 @@
-"""What a sweep leaves behind: logged scalars, TensorBoard figures, the report, the exported model."""
+"""What a sweep leaves behind: logged scalars, TensorBoard figures and the exported model.
+
+The report's content is :func:`paint_lightning.engine.record.run_report`, its file
+:mod:`paint_lightning.io.report_file`; the model is written by
+:func:`paint_lightning.models.patched_model.write_patched_model`.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,8 @@ from paint_lightning.callbacks.tensorboard import log_to_tensorboard
 from paint_lightning.engine.counts import TaskCounts
 from paint_lightning.engine.record import at_alpha
 from paint_lightning.interpolation.mix import Mix
-from paint_lightning.io.files import write_json
-from paint_lightning.io.patched import export_patched
+from paint_lightning.io.patched import WEIGHTS
+from paint_lightning.models.patched_model import write_patched_model
 
 
 def log_sweep(
@@ -69,40 +74,7 @@ def log_per_block(trainer: Trainer, search: Mapping[str, Any]) -> None:
     trainer.logger.log_metrics(scalars, step=trainer.global_step)
 
 
-def report(
-    history: list[dict[str, Any]], zero_shot: Mapping[str, list[int]], test_result: dict[str, Any] | None
-) -> dict[str, Any]:
-    """The ``paint_report.json`` content: the latest sweep, alpha* per sweep, the test result."""
-    latest = history[-1]
-    counts = TaskCounts.from_json(dict(zero_shot))
-    out = {
-        **latest,
-        "zero_shot": {name: counts.accuracy(name) for name in counts.correct},
-        "fine_tuned": {name: task["fine_tuned"] for name, task in latest["tasks"].items()},
-        "history": [
-            {
-                "epoch": r["epoch"],
-                "global_step": r["global_step"],
-                "selected_alpha": r["selected_alpha"],
-                "patch_accuracy": r["patch_accuracy"][r["alphas"].index(r["selected_alpha"])],
-                "support_accuracy": r["support_accuracy"][r["alphas"].index(r["selected_alpha"])],
-            }
-            for r in history
-        ],
-    }
-    if test_result is not None:
-        out["test"] = test_result
-    return out
-
-
-def write_report(
-    path: Path, history: list[dict[str, Any]], zero_shot: Mapping[str, list[int]], test_result: dict[str, Any] | None
-) -> None:
-    """Writes :func:`report` to ``path`` atomically."""
-    write_json(path, report(history, zero_shot, test_result))
-
-
-def export_patched_model(
+def export_selected_model(
     runtime: SweepRuntime,
     record: Mapping[str, Any],
     zero_shot: Mapping[str, list[int]],
@@ -120,7 +92,7 @@ def export_patched_model(
     mix = Mix.from_json(record.get("selected_mix", alpha))
     with runtime.synchronised():  # the pooled BatchNorm statistics go into the export; training's stay
         state = runtime.full_state(mix)  # every process: a sharded model is gathered
-    weights = directory / "patched.safetensors"
+    weights = directory / WEIGHTS
     if runtime.trainer.is_global_zero:
         index = record["alphas"].index(alpha)
         counts = TaskCounts.from_json(dict(zero_shot))
@@ -130,7 +102,6 @@ def export_patched_model(
         test_rows = (test_result or {}).get("tasks", {})
         test_per_block = (test_result or {}).get("per_block", {}).get("tasks", {})
         meta = {
-            "model": dict(getattr(model, "hparams", {}).get("clip", {})),
             "alpha": alpha,
             "selected_mix": mix.to_json(),
             "criterion": record["criterion"],
@@ -155,8 +126,7 @@ def export_patched_model(
         }
         if search is not None:
             meta["per_block"] = {key: search[key] for key in ("search", "best", "won", "gain", "evaluations")}
-        exported = model.export_open_clip(state)
-        weights = export_patched(exported.state_dict, directory, meta, exported.model_cfg, exported.preprocess_cfg)
+        weights = write_patched_model(model, model.export_open_clip(state), directory, meta)
     runtime.trainer.strategy.barrier("paint-export")
     return weights
 

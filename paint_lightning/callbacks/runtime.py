@@ -17,9 +17,7 @@ from paint_lightning.engine.counts import Counts, TaskCounts
 from paint_lightning.engine.protocol import Patchable, patch_tensors, reshard
 from paint_lightning.engine.sweeper import Sweeper
 from paint_lightning.interpolation.combine import InPlaceCombiner
-from paint_lightning.interpolation.mix import Mix
-
-LIVE = Mix.of(1.0)
+from paint_lightning.interpolation.mix import FINE_TUNED, Mix
 
 
 @runtime_checkable
@@ -152,9 +150,9 @@ class SweepRuntime:
     def live_counts(self) -> TaskCounts | None:
         """The live weights' counts from Lightning's validation/test loop, when the model kept them."""
         tally = getattr(self.model, "eval_tally", None)  # optional: PaintModule counts in its steps
-        if self.averaged is not None or not isinstance(tally, Counts) or tally.candidates != [LIVE]:
+        if self.averaged is not None or not isinstance(tally, Counts) or tally.candidates != [FINE_TUNED]:
             return None
-        return tally.reduced(self._reduce("sum")).column(LIVE)
+        return tally.reduced(self._reduce("sum")).column(FINE_TUNED)
 
     def full_state(self, mix: Mix) -> dict[str, Tensor]:
         """The module's full state dict (CPU copies) with the tower at ``mix``.

@@ -19,6 +19,9 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.loggers import TensorBoardLogger
 from typing_extensions import override
 
+from paint_lightning.engine.record import run_report
+from paint_lightning.interpolation.mix import rounded
+
 CURVE = "final_sweep"  # scalar tags of the final sweep: step = round(alpha * 100)
 ROLE_STYLE = {"patch": "-", "support": "--"}
 
@@ -102,7 +105,7 @@ def coincident_labels(alphas: Sequence[float], xs: Sequence[float], ys: Sequence
     """One label per distinct point: alphas landing on the same accuracies share it (``0.5-1``)."""
     groups: dict[tuple, list[float]] = {}
     for alpha, x, y in zip(alphas, xs, ys, strict=True):
-        groups.setdefault((round(x, 6), round(y, 6)), []).append(alpha)
+        groups.setdefault((rounded(x), rounded(y)), []).append(alpha)
     return {
         point: f"{a[0]:g}" if len(a) == 1 else f"{min(a):g}-{max(a):g}" if len(a) > 2 else f"{a[0]:g}, {a[1]:g}"
         for point, a in groups.items()
@@ -196,12 +199,15 @@ def write_hparams(writer: Any, params: Mapping[str, Any]) -> None:
 
     TensorBoard keeps the first such declaration of a run, so it is written at the start of
     ``fit`` (before Lightning's own); the metric values are the latest scalars of those tags.
+    ``SummaryWriter.add_hparams`` would put it in a new run (a sub-folder) with placeholder metric
+    values, so it goes through the writer's public ``file_writer`` (as add_hparams writes its own).
     """
     from torch.utils.tensorboard.summary import hparams
 
     clean = {key: _hparam_value(value) for key, value in flatten(params).items()}
     exp, ssi, sei = hparams(clean, dict.fromkeys(FINAL_METRICS, 0.0))
-    file_writer = writer._get_file_writer()
+    if (file_writer := getattr(writer, "file_writer", None)) is None:
+        raise RuntimeError(f"cannot declare the HParams row: {type(writer).__name__} has no open file_writer.")
     for summary in (exp, ssi, sei):
         file_writer.add_summary(summary)
     writer.flush()
@@ -272,12 +278,10 @@ class TensorBoardDashboard(Callback):
 
     @override
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        from paint_lightning.callbacks.outputs import report
-
         sweep = _sweep(trainer)
         if not self.hparams or sweep is None or not sweep.history or not trainer.is_global_zero:
             return
-        final = report(sweep.history, sweep.zero_shot, sweep.test_result)
+        final = run_report(sweep.history, sweep.zero_shot, sweep.test_result)
         for writer in _writers(trainer):
             log_final_curves(writer, sweep.history[-1])
             for key, value in final_metrics(final).items():

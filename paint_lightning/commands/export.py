@@ -28,6 +28,7 @@ from paint_lightning.commands.paths import check_output_dir
 from paint_lightning.commands.results import export_model, task_metadata
 from paint_lightning.interpolation.combine import tower_tensors
 from paint_lightning.interpolation.mix import Mix, parameter_group
+from paint_lightning.io.patched import METADATA, WEIGHTS
 from paint_lightning.models.runs import load_run, parse_mix
 
 _WEIGHTS = (".safetensors", ".bin", ".pth", ".pt")
@@ -115,13 +116,13 @@ def check_out(out: Path, overwrite: bool) -> None:
     check_output_dir(out, "--out")
     if not out.exists():
         return
-    others = sorted(p.name for p in out.iterdir() if p.suffix in _WEIGHTS and (p.name != "patched.safetensors"))
+    others = sorted(p.name for p in out.iterdir() if p.suffix in _WEIGHTS and (p.name != WEIGHTS))
     if others:
         raise ValueError(
             f"--out={str(out)!r} holds other weights ({', '.join(others[:3])}); open_clip's local-dir: loads one "
             "weights file per folder, so export into an empty folder."
         )
-    if (out / "patched.safetensors").exists() and not overwrite:
+    if (out / WEIGHTS).exists() and not overwrite:
         raise ValueError(f"--out={str(out)!r} already holds an export; choose another folder or add --overwrite.")
 
 
@@ -163,7 +164,7 @@ def run_export(
         "tasks": task_metadata(loaded.module, record, test, index),
     }
     path = export_model(loaded.module, target, directory, meta)
-    sha = json.loads((directory / "patched.json").read_text())["sha256"]
+    sha = json.loads((directory / METADATA).read_text())["sha256"]
     print(f"Exported {run} at mix {target.label()} to {path}\nSHA-256 {sha}")
     print(f'Load it with open_clip.create_model_and_transforms("local-dir:{directory}")')
     return path

@@ -1,6 +1,8 @@
-"""What the commands without a Trainer leave behind: the report, TensorBoard files, the exported model.
+"""What the commands without a Trainer leave behind: TensorBoard files, the exported model.
 
-The same files as a ``paint fit`` run: ``paint_report.json`` (same keys), TensorBoard events
+The same files as a ``paint fit`` run: ``paint_report.json`` (same keys:
+:func:`~paint_lightning.engine.record.run_report` written by
+:func:`~paint_lightning.io.report_file.write_report`), TensorBoard events
 (figures, the sweep table, the custom-scalars page, HParams with the final metrics) and
 ``patched.safetensors`` + ``patched.json`` + ``open_clip_config.json``.
 """
@@ -13,7 +15,6 @@ from typing import Any
 
 from torch import Tensor
 
-from paint_lightning.callbacks.outputs import report
 from paint_lightning.callbacks.tensorboard import (
     custom_scalars_layout,
     final_metrics,
@@ -22,10 +23,10 @@ from paint_lightning.callbacks.tensorboard import (
     log_to_tensorboard,
     sweep_scalars,
 )
+from paint_lightning.engine.protocol import OpenCLIPExport
 from paint_lightning.interpolation.mix import Mix
-from paint_lightning.io.files import write_json
-from paint_lightning.io.patched import export_patched
 from paint_lightning.models.module import PaintModule
+from paint_lightning.models.patched_model import write_patched_model
 from paint_lightning.models.runs import mixed_state_dict
 
 
@@ -38,15 +39,6 @@ def next_directory(root: str | Path, prefix: str) -> Path:
     path = base / f"{prefix}_{index}"
     path.mkdir(parents=True)
     return path
-
-
-def write_report(
-    directory: Path, record: Mapping[str, Any], zero_shot: Mapping[str, list[int]], test: dict[str, Any] | None
-) -> dict[str, Any]:
-    """Writes ``paint_report.json`` (the shape of a fit run's report, one sweep); returns it."""
-    content = report([dict(record)], zero_shot, test)
-    write_json(directory / "paint_report.json", content)
-    return content
 
 
 def write_tensorboard(directory: Path, record: Mapping[str, Any], content: Mapping[str, Any], params: dict) -> None:
@@ -72,12 +64,16 @@ def export_model(
     metadata: Mapping[str, Any],
     ends: Sequence[Mapping[str, Tensor]] | None = None,
 ) -> Path:
-    """Writes the model at ``mix`` as an open_clip checkpoint with metadata and SHA-256."""
+    """Writes the model at ``mix`` (:func:`~paint_lightning.models.patched_model.write_patched_model`).
+
+    ``ends`` are the end points when they are not the model's live weights (``paint parallel``).
+    """
     state = mixed_state_dict(module, mix, ends)
-    meta = {"model": dict(module.hparams.get("clip", {})), "mix": mix.to_json(), **metadata}
+    meta = {"mix": mix.to_json(), **metadata}
     if mix.is_scalar:
         meta.setdefault("alpha", mix.alpha)
-    return export_patched(state, directory, meta, dict(module.model_cfg), dict(module.preprocess_cfg))
+    exported = OpenCLIPExport(state, dict(module.model_cfg), dict(module.preprocess_cfg))
+    return write_patched_model(module, exported, directory, meta)
 
 
 def task_metadata(

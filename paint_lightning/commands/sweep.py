@@ -35,15 +35,15 @@ from paint_lightning.commands.results import (
     export_model,
     next_directory,
     task_metadata,
-    write_report,
     write_tensorboard,
 )
 from paint_lightning.commands.run_data import check_run_data
 from paint_lightning.engine.alpha_sweep import measure_missing, sweep_alphas
 from paint_lightning.engine.paired_record import required_size_line
-from paint_lightning.engine.record import FINE_TUNED, ZERO_SHOT, final_table, summary_line, test_record
-from paint_lightning.interpolation.mix import Mix
+from paint_lightning.engine.record import final_table, run_report, summary_line, test_record
+from paint_lightning.interpolation.mix import FINE_TUNED, ZERO_SHOT, Mix
 from paint_lightning.io.clip_weights import load_clip_state_dict
+from paint_lightning.io.report_file import write_report
 from paint_lightning.models.module import PaintModule
 from paint_lightning.models.runs import (
     load_model,
@@ -126,7 +126,8 @@ def run_sweep(init: Any) -> Path:
         )
         test = test_record(roles, test_table, alpha)
         print(final_table(test["tasks"], alpha, "test"))
-    content = write_report(out, record, table[ZERO_SHOT].to_json(), test)
+    content = run_report([record], table[ZERO_SHOT].to_json(), test)
+    write_report(out, content)
     sources = {"zero_shot": clip.get("pretrained") or clip.get("name"), "fine_tuned": init.fine_tuned}
     params = {
         "sources": sources,

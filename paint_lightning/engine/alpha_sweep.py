@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from paint_lightning.engine.counts import Counts, TaskCounts
-from paint_lightning.engine.record import FINE_TUNED, ZERO_SHOT, curves, sweep_record
+from paint_lightning.engine.counts import Counts, TaskCounts, curves_of
+from paint_lightning.engine.record import sweep_record
 from paint_lightning.engine.sweep_settings import SweepSettings
-from paint_lightning.interpolation.mix import Mix
+from paint_lightning.interpolation.mix import FINE_TUNED, ZERO_SHOT, Mix
 from paint_lightning.selection.criteria import objective
 from paint_lightning.selection.search import adaptive_alpha_search
 
@@ -61,7 +61,7 @@ def sweep_alphas(
         def score(alphas: Sequence[float]) -> dict[float, float]:
             measure_missing(table, measure, [Mix.of(a) for a in alphas])
             candidates.update(alphas)
-            sweep = curves(table, roles, list(alphas))
+            sweep = curves_of([table[Mix.of(a)] for a in alphas], table[ZERO_SHOT], roles, alphas)
             values = objective(sweep, settings.criterion, settings.max_support_drop, settings.max_task_drop)
             return dict(zip(alphas, values, strict=True))
 

@@ -11,7 +11,7 @@ across processes like the counts), which the paired statistics of
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from paint_lightning.interpolation.mix import Mix
+from paint_lightning.selection.criteria import SweepCurves
 from paint_lightning.selection.uncertainty import Estimate, Interval, wilson_interval
 
 Reduce = Callable[[Tensor], Tensor]
@@ -166,3 +167,26 @@ def accuracy_stderr(correct: int, total: int) -> float:
         return math.nan
     p = correct / total
     return 100.0 * math.sqrt(p * (1.0 - p) / total)
+
+
+def curves_of(
+    columns: Sequence[TaskCounts],
+    zero_shot: TaskCounts,
+    roles: Mapping[str, str],
+    alphas: Sequence[float] | None = None,
+) -> SweepCurves:
+    """Held-out accuracy of each column of counts as selection curves (what the criteria score).
+
+    Args:
+        columns: The counts of each candidate, in order.
+        zero_shot: The start point's counts (the support tasks' reference).
+        roles: Task name -> role; ``patch`` and ``support`` tasks make the curves.
+        alphas: The candidates' alphas; by default their positions (``0, 1, ...``), for mixes
+            that are not one alpha.
+    """
+    return SweepCurves(
+        list(alphas) if alphas is not None else list(range(len(columns))),
+        patch={n: [c.accuracy(n) for c in columns] for n, r in roles.items() if r == "patch"},
+        support={n: [c.accuracy(n) for c in columns] for n, r in roles.items() if r == "support"},
+        zero_shot_support={n: zero_shot.accuracy(n) for n, r in roles.items() if r == "support"},
+    )

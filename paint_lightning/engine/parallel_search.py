@@ -28,10 +28,10 @@ import torch
 from torch import Tensor
 
 from paint_lightning.engine.alpha_sweep import SweepSettings, measure_missing
-from paint_lightning.engine.counts import Counts, TaskCounts
+from paint_lightning.engine.counts import Counts, TaskCounts, curves_of
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.selection.coordinate import coordinate_ascent
-from paint_lightning.selection.criteria import SweepCurves, objective
+from paint_lightning.selection.criteria import objective
 
 GRID_LIMIT = 3  # end points up to which the full grid is the default
 DEVICE_SHARE = 0.5  # the largest share of the device's free memory the end points may take
@@ -66,14 +66,7 @@ def scores(
     table: Mapping[Mix, TaskCounts], roles: Mapping[str, str], mixes: Sequence[Mix], settings: SweepSettings
 ) -> list[float]:
     """The selection objective of each mix (``-inf`` where infeasible), as for alpha."""
-    reference = table[zero(mixes[0].num_ends)]
-    rows = [table[m] for m in mixes]
-    curves = SweepCurves(
-        list(range(len(mixes))),
-        patch={n: [r.accuracy(n) for r in rows] for n, role in roles.items() if role == "patch"},
-        support={n: [r.accuracy(n) for r in rows] for n, role in roles.items() if role == "support"},
-        zero_shot_support={n: reference.accuracy(n) for n, role in roles.items() if role == "support"},
-    )
+    curves = curves_of([table[m] for m in mixes], table[zero(mixes[0].num_ends)], roles)
     return objective(curves, settings.criterion, settings.max_support_drop, settings.max_task_drop)
 
 

@@ -1,4 +1,8 @@
-"""Sweeps and test results as plain data (the ``paint_report.json`` shapes) and as text."""
+"""Sweeps and test results as plain data (the ``paint_report.json`` shapes) and as text.
+
+:func:`sweep_record` is one sweep, :func:`test_record` one test evaluation, :func:`run_report` the
+report of a run (its latest sweep, alpha* per sweep and the test result).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from paint_lightning.data.tasks import ROLES
-from paint_lightning.engine.counts import TaskCounts
+from paint_lightning.engine.counts import TaskCounts, curves_of
 from paint_lightning.engine.paired_record import paired_selection
 from paint_lightning.engine.sweep_settings import SweepSettings
-from paint_lightning.interpolation.mix import Mix
-from paint_lightning.selection.criteria import SweepCurves, limits_at, objective, select_alpha
+from paint_lightning.interpolation.mix import FINE_TUNED, ZERO_SHOT, Mix
+from paint_lightning.selection.criteria import limits_at, mean_or_nan, mean_or_none, objective, select_alpha
 from paint_lightning.selection.uncertainty import (
     interval_text,
     mean_interval,
@@ -19,21 +23,6 @@ from paint_lightning.selection.uncertainty import (
     objective_stderr,
     selection_warnings,
 )
-
-ZERO_SHOT = Mix.of(0.0)
-FINE_TUNED = Mix.of(1.0)
-
-
-def curves(table: Mapping[Mix, TaskCounts], roles: Mapping[str, str], alphas: Sequence[float]) -> SweepCurves:
-    """Held-out accuracy curves at ``alphas`` (the support tasks' zero-shot from alpha 0)."""
-    rows = [table[Mix.of(a)] for a in alphas]
-    zero_shot = table[ZERO_SHOT]
-    return SweepCurves(
-        list(alphas),
-        patch={n: [r.accuracy(n) for r in rows] for n, role in roles.items() if role == "patch"},
-        support={n: [r.accuracy(n) for r in rows] for n, role in roles.items() if role == "support"},
-        zero_shot_support={n: zero_shot.accuracy(n) for n, role in roles.items() if role == "support"},
-    )
 
 
 def sweep_record(
@@ -59,11 +48,11 @@ def sweep_record(
     ``fine_tuned_loss``).
     """
     alphas = list(alphas)
-    sweep = curves(table, roles, alphas)
+    rows = [table[Mix.of(a)] for a in alphas]
+    sweep = curves_of(rows, table[ZERO_SHOT], roles, alphas)
     limits = (settings.criterion, settings.max_support_drop, settings.max_task_drop)
     scores = objective(sweep, *limits)
     index, alpha = select_alpha(sweep, *limits)
-    rows = [table[Mix.of(a)] for a in alphas]
     patch = [n for n, r in roles.items() if r == "patch"]
     support = [n for n, r in roles.items() if r == "support"]
     best = rows[index]
@@ -93,8 +82,8 @@ def sweep_record(
         ),
         "limits": limits_at(sweep, index, *limits),
         "start_name": settings.start_name,
-        "patch_accuracy": [_mean_or_none(r.accuracy(n) for n in patch) for r in rows],
-        "support_accuracy": [_mean_or_none(r.accuracy(n) for n in support) for r in rows],
+        "patch_accuracy": [mean_or_none(r.accuracy(n) for n in patch) for r in rows],
+        "support_accuracy": [mean_or_none(r.accuracy(n) for n in support) for r in rows],
         "tasks": {
             name: {
                 "role": role,
@@ -192,7 +181,7 @@ def final_table(rows: Mapping[str, Mapping[str, Any]], alpha: float, split: str,
         )
     for role in roles:
         chosen = [row for row in rows.values() if row["role"] == role]
-        means = {key: _mean(row[key] for row in chosen) for key in ("zero_shot", "fine_tuned", "patched")}
+        means = {key: mean_or_nan(row[key] for row in chosen) for key in ("zero_shot", "fine_tuned", "patched")}
         lines.append(
             f"{'mean':<{width}}  {role:<{role_width}}  {means['zero_shot']:>9.2f}  "
             f"{means['fine_tuned']:>10.2f}  {means['patched']:>7.2f}"
@@ -200,11 +189,33 @@ def final_table(rows: Mapping[str, Mapping[str, Any]], alpha: float, split: str,
     return "\n".join(lines)
 
 
-def _mean(values: Any) -> float:
-    items = list(values)
-    return sum(items) / len(items) if items else math.nan
+def run_report(
+    history: Sequence[Mapping[str, Any]], zero_shot: Mapping[str, list[int]], test_result: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The ``paint_report.json`` content: the latest sweep, alpha* per sweep, the test result.
 
-
-def _mean_or_none(values: Any) -> float | None:
-    mean = _mean(values)
-    return None if math.isnan(mean) else mean
+    Args:
+        history: The sweeps (:func:`sweep_record`, with ``epoch`` and ``global_step``), oldest first.
+        zero_shot: The zero-shot model's held-out counts (``TaskCounts.to_json()``).
+        test_result: The test evaluation (:func:`test_record`), if any.
+    """
+    latest = history[-1]
+    counts = TaskCounts.from_json(dict(zero_shot))
+    out = {
+        **latest,
+        "zero_shot": {name: counts.accuracy(name) for name in counts.correct},
+        "fine_tuned": {name: task["fine_tuned"] for name, task in latest["tasks"].items()},
+        "history": [
+            {
+                "epoch": r["epoch"],
+                "global_step": r["global_step"],
+                "selected_alpha": r["selected_alpha"],
+                "patch_accuracy": r["patch_accuracy"][r["alphas"].index(r["selected_alpha"])],
+                "support_accuracy": r["support_accuracy"][r["alphas"].index(r["selected_alpha"])],
+            }
+            for r in history
+        ],
+    }
+    if test_result is not None:
+        out["test"] = test_result
+    return out

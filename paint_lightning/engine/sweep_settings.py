@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from paint_lightning.interpolation.mix import rounded
 from paint_lightning.selection.criteria import CRITERIA, Criterion
 from paint_lightning.selection.search import grid_alphas
 
@@ -46,7 +47,7 @@ class SweepSettings:
     field: str = "sweep"
 
     def __post_init__(self) -> None:
-        alphas = tuple(sorted({round(float(a), 6) for a in self.alphas}))
+        alphas = tuple(sorted({rounded(a) for a in self.alphas}))
         object.__setattr__(self, "alphas", alphas)
         f = self.field
         if not alphas:

@@ -23,7 +23,7 @@ from paint_lightning.data.samplers import IGNORE_LABEL, counted
 from paint_lightning.engine.counts import Counts, Reduce
 from paint_lightning.engine.protocol import Patchable, patch_tensors, reshard
 from paint_lightning.interpolation.combine import InPlaceCombiner
-from paint_lightning.interpolation.mix import Mix
+from paint_lightning.interpolation.mix import FINE_TUNED, Mix
 from paint_lightning.rng import preserved_rng
 
 Batch = tuple[int, Tensor, Tensor]
@@ -101,7 +101,7 @@ class Sweeper:
     def _count(self, loaders: Mapping[str, Iterable[Any]], candidates: list[Mix], counts: Counts) -> None:
         tasks = counts.tasks
         # The live weights first: they need no update.
-        order = sorted(range(len(candidates)), key=lambda j: candidates[j] != Mix.of(1.0) or self.ends is not None)
+        order = sorted(range(len(candidates)), key=lambda j: candidates[j] != FINE_TUNED or self.ends is not None)
         live, start = patch_tensors(self.model)
         module = self.model
         was_training = module.training

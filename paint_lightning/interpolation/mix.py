@@ -21,6 +21,9 @@ Coefficient: TypeAlias = float | Mapping[str, float]
 
 DEFAULT_GROUP = "*"
 
+DECIMALS = 6
+"""Decimal places coefficients are kept to, so that ``0.1 + 0.2`` and ``0.3`` are one alpha."""
+
 _BLOCKS = (
     (re.compile(r"(?:^|\.)resblocks\.(\d+)\."), "block"),  # open_clip transformers
     (re.compile(r"(?:^|\.)blocks\.(\d+)\."), "block"),  # timm ViTs
@@ -179,8 +182,24 @@ class Mix:
         return cls.of(*data)
 
 
+def rounded(value: float) -> float:
+    """``value`` as a float rounded to :data:`DECIMALS` places: how coefficients are stored and compared.
+
+    Grids, searches and plots round with it, so equal coefficients written differently (``0.3``,
+    ``0.1 + 0.2``) are one key.
+    """
+    return round(float(value), DECIMALS)
+
+
 def _finite(value: object, index: int) -> float:
     number = float(value)  # type: ignore[arg-type]
     if not math.isfinite(number):
         raise ValueError(f"coefficient {index} is {value!r}; coefficients must be finite numbers")
-    return round(number, 6)
+    return rounded(number)
+
+
+ZERO_SHOT = Mix.of(0.0)
+"""The start point (alpha = 0): the zero-shot model, or the model a run started from."""
+
+FINE_TUNED = Mix.of(1.0)
+"""The end point (alpha = 1): the live (fine-tuned, or weight-averaged) weights."""

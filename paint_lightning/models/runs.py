@@ -34,11 +34,10 @@ from paint_lightning.engine.sweeper import Sweeper
 from paint_lightning.interpolation.combine import InPlaceCombiner
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.io.clip_weights import CheckpointError, load_clip_state_dict
+from paint_lightning.io.report_file import REPORT
 from paint_lightning.models.clip_source import CLIPSource
 from paint_lightning.models.module import PaintModule
 from paint_lightning.models.run_files import find_checkpoint, read_checkpoint, recorded_provenance
-
-REPORT = "paint_report.json"
 
 
 @dataclass

@@ -11,9 +11,7 @@ from torch import Tensor
 from paint_lightning.data.samplers import counted
 from paint_lightning.engine.counts import Counts, TaskCounts
 from paint_lightning.engine.sweeper import add_counts
-from paint_lightning.interpolation.mix import Mix
-
-LIVE = Mix.of(1.0)
+from paint_lightning.interpolation.mix import FINE_TUNED
 
 
 class EvalTally:
@@ -32,7 +30,7 @@ class EvalTally:
 
     def on_validation_epoch_start(self: Any) -> None:
         """Starts counting the live weights' held-out predictions."""
-        self.eval_tally = Counts.zeros([s.name for s in self.task_specs], [LIVE], self.device)
+        self.eval_tally = Counts.zeros([s.name for s in self.task_specs], [FINE_TUNED], self.device)
 
     def validation_step(self: Any, batch: Sequence[Tensor], batch_idx: int, dataloader_idx: int = 0) -> None:
         """Counts correct predictions of the live weights on one held-out batch."""
@@ -65,7 +63,7 @@ class EvalTally:
         # on every process.
         assert self.eval_tally is not None
         counts = self.eval_tally.reduced(lambda t: self.trainer.strategy.reduce(t, reduce_op="sum"))
-        self.last_eval = counts.column(LIVE)
+        self.last_eval = counts.column(FINE_TUNED)
         for task in counts.tasks:
             if self.last_eval.total[task]:
                 self.log(f"{split}/{task}/acc", self.last_eval.accuracy(task) / 100.0, sync_dist=False)

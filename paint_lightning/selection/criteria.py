@@ -20,7 +20,7 @@ Ties go to the smaller alpha: closer to the zero-shot model, so the safer choice
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -58,11 +58,11 @@ class SweepCurves:
 
     def patch_mean(self, index: int) -> float:
         """Mean patch accuracy at ``alphas[index]``."""
-        return _mean(curve[index] for curve in self.patch.values())
+        return mean_or_nan(curve[index] for curve in self.patch.values())
 
     def support_mean(self, index: int) -> float:
         """Mean support accuracy at ``alphas[index]`` (NaN without support tasks)."""
-        return _mean(curve[index] for curve in self.support.values())
+        return mean_or_nan(curve[index] for curve in self.support.values())
 
     def max_support_drop(self, index: int) -> float:
         """Largest drop (points) of any support task below zero-shot at ``alphas[index]``."""
@@ -72,7 +72,7 @@ class SweepCurves:
     def mean_support_drop(self, index: int) -> float:
         """Average drop (points) of the support tasks below zero-shot at ``alphas[index]``."""
         drops = [self.zero_shot_support[n] - c[index] for n, c in self.support.items()]
-        return _mean(drops) if drops else 0.0
+        return mean_or_nan(drops) if drops else 0.0
 
     def support_drop(self, index: int, criterion: Criterion) -> float:
         """The drop that ``criterion`` limits: the average one for ``constrained_mean``, else the largest."""
@@ -208,6 +208,13 @@ def limits_at(
     }
 
 
-def _mean(values: object) -> float:
-    items = list(values)  # type: ignore[call-overload]
+def mean_or_nan(values: Iterable[float]) -> float:
+    """The mean of ``values``; NaN when there are none (a role without tasks, in arithmetic)."""
+    items = list(values)
     return sum(items) / len(items) if items else math.nan
+
+
+def mean_or_none(values: Iterable[float]) -> float | None:
+    """The mean of ``values``; ``None`` when there are none (a role without tasks, in a report)."""
+    items = list(values)
+    return sum(items) / len(items) if items else None

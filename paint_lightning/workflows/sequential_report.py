@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,16 +10,11 @@ from typing import Any
 import torch
 
 from paint_lightning.io.patched import load_patched
-
-REPORT = "paint_report.json"
+from paint_lightning.io.report_file import read_report
 
 
 class ChainError(RuntimeError):
     """Steps of a chain that do not fit together (another model, changed heads or tasks)."""
-
-
-def _read(run_dir: Path) -> dict[str, Any]:
-    return json.loads((run_dir / REPORT).read_text(encoding="utf-8"))
 
 
 def check_steps(run_dirs: Sequence[Path]) -> dict[str, Any]:
@@ -65,7 +59,7 @@ def check_steps(run_dirs: Sequence[Path]) -> dict[str, Any]:
                 )
             specs.setdefault(name, (k, spec))
     continuity = []
-    reports = [_read(run_dir) for run_dir in run_dirs]
+    reports = [read_report(run_dir) for run_dir in run_dirs]
     for k in range(1, len(reports)):
         before, after = reports[k - 1], reports[k]
         index = before["alphas"].index(before["selected_alpha"])
@@ -113,7 +107,7 @@ def _step_summary(index: int, record: dict[str, Any], report: dict[str, Any]) ->
 
 def final_report(chain: Any, records: Sequence[dict[str, Any]], checks: dict[str, Any]) -> dict[str, Any]:
     """The chain as plain data: each step's summary, every task's test accuracy before and after each step."""
-    steps = [_step_summary(k, record, _read(Path(record["run_dir"]))) for k, record in enumerate(records)]
+    steps = [_step_summary(k, record, read_report(Path(record["run_dir"]))) for k, record in enumerate(records)]
     names: list[str] = []
     for step in steps:
         names += [name for name in step["test"] if name not in names]
@@ -162,7 +156,7 @@ def limits_text(limits: dict[str, Any] | None, earlier: Sequence[str]) -> str | 
 
 def step_text(index: int, record: dict[str, Any], earlier: Sequence[str] = ()) -> str:
     """One line per step (its test table is the run's own), the support tasks it protected and its limits."""
-    report = _read(Path(record["run_dir"]))
+    report = read_report(Path(record["run_dir"]))
     summary = _step_summary(index, record, report)
     lines = [f"Step {index + 1} ({record['name']}) done: alpha* = {summary['alpha']:g}, run {record['run_dir']}"]
     held = ", ".join(f"{n} {v['start']:.2f} -> {v['patched']:.2f}" for n, v in summary["heldout_support"].items())

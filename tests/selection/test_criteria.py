@@ -3,7 +3,7 @@ import math
 import pytest
 
 from paint_lightning.selection import SweepCurves, select_alpha
-from paint_lightning.selection.criteria import limits_at, objective
+from paint_lightning.selection.criteria import limits_at, mean_or_nan, mean_or_none, objective
 
 ALPHAS = [0.0, 0.25, 0.5, 0.75, 1.0]
 
@@ -127,3 +127,8 @@ def test_per_task_limits_need_a_constrained_criterion_and_support_tasks() -> Non
         objective(curves, "mean", None, {"earlier": 1.0})
     with pytest.raises(ValueError, match=r"names \['p'\], which are not support tasks"):
         objective(curves, "constrained", 1.0, {"p": 1.0})
+
+
+def test_the_mean_of_no_values_is_nan_or_none_as_named() -> None:
+    assert mean_or_nan([1.0, 2.0, 4.0]) == mean_or_none([1.0, 2.0, 4.0]) == pytest.approx(7.0 / 3.0)
+    assert math.isnan(mean_or_nan([])) and mean_or_none(iter([])) is None

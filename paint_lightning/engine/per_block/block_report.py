@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from paint_lightning.engine.counts import TaskCounts
-from paint_lightning.engine.record import FINE_TUNED, ZERO_SHOT
-from paint_lightning.interpolation.mix import Mix
+from paint_lightning.interpolation.mix import FINE_TUNED, ZERO_SHOT, Mix
+from paint_lightning.selection.criteria import mean_or_none
 
 
 def per_block_mixes(search: Mapping[str, Any]) -> list[Mix]:
@@ -74,11 +74,14 @@ def summary(rows: Mapping[str, Mapping[str, Any]], key: str) -> dict[str, float 
     """
     patch = [row for row in rows.values() if row["role"] == "patch"]
     support = [row for row in rows.values() if row["role"] == "support"]
-    out: dict[str, float | None] = {"patch": _mean(r[key] for r in patch), "support": _mean(r[key] for r in support)}
-    zero, tuned = _mean(r["zero_shot"] for r in patch), _mean(r["fine_tuned"] for r in patch)
+    out: dict[str, float | None] = {
+        "patch": mean_or_none(r[key] for r in patch),
+        "support": mean_or_none(r[key] for r in support),
+    }
+    zero, tuned = mean_or_none(r["zero_shot"] for r in patch), mean_or_none(r["fine_tuned"] for r in patch)
     gain = None if zero is None or tuned is None or math.isclose(tuned, zero) else tuned - zero
     out["gain_kept"] = None if gain is None or out["patch"] is None else 100.0 * (out["patch"] - zero) / gain
-    zero_support = _mean(r["zero_shot"] for r in support)
+    zero_support = mean_or_none(r["zero_shot"] for r in support)
     out["support_drop"] = None if zero_support is None else zero_support - out["support"]  # type: ignore[operator]
     return out
 
@@ -127,8 +130,3 @@ def comparison_table(search: Mapping[str, Any], test: Mapping[str, Any] | None) 
 
 def _fmt(value: float | None, unit: str) -> str:
     return "-" if value is None else f"{value:.{1 if unit else 2}f}{unit}"
-
-
-def _mean(values: Any) -> float | None:
-    items = list(values)
-    return sum(items) / len(items) if items else None

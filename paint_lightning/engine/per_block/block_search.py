@@ -33,9 +33,8 @@ from paint_lightning.engine.alpha_sweep import Measure, SweepSettings, measure_m
 from paint_lightning.engine.counts import TaskCounts
 from paint_lightning.engine.per_block import tradeoff
 from paint_lightning.engine.per_block.block_report import comparison_rows
-from paint_lightning.engine.record import FINE_TUNED, ZERO_SHOT
 from paint_lightning.interpolation.depth import as_scalar, depth_schedule, slopes
-from paint_lightning.interpolation.mix import Mix, group_order
+from paint_lightning.interpolation.mix import FINE_TUNED, ZERO_SHOT, Mix, group_order, rounded
 from paint_lightning.selection.coordinate import coordinate_ascent
 from paint_lightning.selection.search import grid_alphas
 from paint_lightning.selection.uncertainty import Estimate, objective_interval, objective_stderr
@@ -98,7 +97,7 @@ class BlockSearch:
         for name in ("price_span", "price_discount", "over_limit"):
             if not (math.isfinite(value := getattr(self, name)) and value >= 0):
                 raise ValueError(f"{f}.{name}={value}: must be non-negative (default {getattr(type(self), name)}).")
-        object.__setattr__(self, "values", tuple(sorted({round(float(v), 6) for v in self.values})))
+        object.__setattr__(self, "values", tuple(sorted({rounded(v) for v in self.values})))
 
     def check(self, settings: SweepSettings) -> None:
         """Refuses grid values that the sweep's settings forbid (outside ``[0, 1]``).
@@ -160,7 +159,7 @@ def search_blocks(
     zero_shot = table[ZERO_SHOT]
     price = tradeoff.support_price(table, roles, settings, alpha, block.price_span, block.price_discount)
     low, high = (-math.inf, math.inf) if settings.allow_extrapolation else (0.0, 1.0)
-    origin = dict.fromkeys(ordered, round(alpha, 6))
+    origin = dict.fromkeys(ordered, rounded(alpha))
     seen: dict[Mix, tuple[dict[str, float], float, float]] = {}  # mix -> (groups, objective, guide)
 
     def line(point: Mapping[str, float]) -> dict[str, float]:

@@ -21,11 +21,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from paint_lightning.engine.counts import TaskCounts
-from paint_lightning.engine.record import FINE_TUNED, ZERO_SHOT
+from paint_lightning.engine.counts import TaskCounts, curves_of
 from paint_lightning.engine.sweep_settings import SweepSettings
-from paint_lightning.interpolation.mix import Mix
-from paint_lightning.selection.criteria import SweepCurves, limit_excess, objective
+from paint_lightning.interpolation.mix import FINE_TUNED, ZERO_SHOT, Mix
+from paint_lightning.selection.criteria import limit_excess, objective
 
 # The price is the slope between the measured alphas at least this far below and above alpha*: a
 # tenth of the path between the two models, the default grid's step. Nearer alphas (an adaptive
@@ -45,16 +44,6 @@ PRICE_DISCOUNT = 0.9
 # which spend budget and are never selected. Lower: more budget spent beyond the limit; much
 # higher: a move that crosses the limit by a hair looks as bad as any infeasible one.
 OVER_LIMIT = 10.0
-
-
-def curves_of(columns: Sequence[TaskCounts], zero_shot: TaskCounts, roles: Mapping[str, str]) -> SweepCurves:
-    """Held-out accuracy of each column of counts, as selection curves (one "alpha" per column)."""
-    return SweepCurves(
-        list(range(len(columns))),
-        patch={n: [c.accuracy(n) for c in columns] for n, r in roles.items() if r == "patch"},
-        support={n: [c.accuracy(n) for c in columns] for n, r in roles.items() if r == "support"},
-        zero_shot_support={n: zero_shot.accuracy(n) for n, r in roles.items() if r == "support"},
-    )
 
 
 def mix_objective(
