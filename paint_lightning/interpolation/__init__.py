@@ -5,6 +5,7 @@ Choosing among mixes from held-out accuracies is :mod:`paint_lightning.selection
 
 from paint_lightning.interpolation.combine import Endpoints, InPlaceCombiner, combine, tower_tensors, write_mix
 from paint_lightning.interpolation.mix import Coefficient, Mix, group_order, parameter_group
+from paint_lightning.interpolation.paint import interpolate
 
 __all__ = [
     "Coefficient",
@@ -13,6 +14,7 @@ __all__ = [
     "Mix",
     "combine",
     "group_order",
+    "interpolate",
     "parameter_group",
     "tower_tensors",
     "write_mix",

@@ -146,6 +146,10 @@ def merge_end_point(
 
     Raises:
         ValueError: For an unknown method or option, no end points, or mismatched end points.
+
+    Example:
+        >>> merged = merge_end_point("ties", zs, [ft_a, ft_b], density=0.2)  # doctest: +SKIP
+        >>> patched = interpolate(zs, merged, 0.6)  # doctest: +SKIP
     """
     parsed = parse_options(method, options, f"merge {method!r} options")
     if not ends:

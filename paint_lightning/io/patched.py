@@ -41,7 +41,24 @@ def export_patched(
     model_cfg: dict[str, Any],
     preprocess_cfg: dict[str, Any],
 ) -> Path:
-    """Writes the patched model and its metadata into ``directory``; returns the weights path."""
+    """Writes the patched model and its metadata into ``directory``; returns the weights path.
+
+    Args:
+        state_dict: The full open_clip CLIP state dict (tensors are copied to the CPU).
+        directory: Where ``patched.safetensors``, ``patched.json`` and ``open_clip_config.json``
+            are written (created if missing; existing files are replaced atomically).
+        metadata: JSON-serialisable facts to record (e.g. ``{"alpha": 0.5, "tasks": [...]}``).
+        model_cfg: The open_clip model config (``embed_dim``, ``vision_cfg``, ``text_cfg``...).
+        preprocess_cfg: The open_clip preprocessing config (``size``, ``mean``, ``std``...).
+
+    Returns:
+        The path of ``patched.safetensors``.
+
+    Example:
+        >>> state = interpolate(zs, ft, 0.5)  # doctest: +SKIP
+        >>> export_patched(state, "out", {"alpha": 0.5}, cfg, {"size": 224})  # doctest: +SKIP
+        PosixPath('out/patched.safetensors')
+    """
     directory = Path(directory)
     weights = directory / WEIGHTS
     tensors = {key: value.detach().cpu().contiguous() for key, value in state_dict.items()}
@@ -88,7 +105,22 @@ def load_patched(path: str | os.PathLike[str], verify: bool = True) -> tuple[dic
 
 
 def load_patched_model(path: str | os.PathLike[str]) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """Builds the open_clip model of a patched export (checked), in eval mode."""
+    """Builds the open_clip model of a patched export (checked), in eval mode.
+
+    Args:
+        path: The ``patched.safetensors`` file or its directory (as written by :func:`export_patched`).
+
+    Returns:
+        The model (``open_clip.CLIP`` or ``CustomTextCLIP``, as the config says) and the metadata.
+
+    Raises:
+        FileNotFoundError: When the weights or metadata are missing.
+        IntegrityError: When the weights do not match the recorded SHA-256.
+
+    Example:
+        >>> model, meta = load_patched_model("out")  # doctest: +SKIP
+        >>> model.encode_image(images)  # doctest: +SKIP
+    """
     import open_clip
 
     state, meta = load_patched(path)

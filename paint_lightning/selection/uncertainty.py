@@ -17,7 +17,8 @@ evaluated on the same images.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
 
 from paint_lightning.selection.criteria import Criterion
 
@@ -64,17 +65,13 @@ def objective_interval(
 ) -> Estimate:
     """The selection objective at one candidate and its interval.
 
-    ``mean`` averages the patch mean and the support mean; the constrained criteria maximise the
-    patch mean. Tasks are independent samples.
+    ``mean`` averages the patch mean and the support mean, each side's reach halved in
+    quadrature (``0.5 * hypot``); the constrained criteria maximise the patch mean. Tasks are
+    independent samples.
     """
-    p_value, p_low, p_high = mean_interval(patch.values())
-    if criterion != "mean" or not support:
-        return (p_value, p_low, p_high)
-    s_value, s_low, s_high = mean_interval(support.values())
-    value = (p_value + s_value) / 2
-    below = 0.5 * math.hypot(p_value - p_low, s_value - s_low)
-    above = 0.5 * math.hypot(p_high - p_value, s_high - s_value)
-    return (value, value - below, value + above)
+    patch_mean = mean_interval(patch.values())
+    support_mean = mean_interval(support.values()) if support else None
+    return _objective(patch_mean, support_mean, criterion, _average_estimates)
 
 
 def objective_stderr(
@@ -82,13 +79,44 @@ def objective_stderr(
 ) -> float:
     """Binomial standard error (points) of the selection objective at one candidate (reported only).
 
-    ``mean`` averages the patch mean and the support mean; the constrained criteria maximise the
-    patch mean. Tasks are independent samples.
+    ``mean`` averages the patch mean and the support mean (standard errors halved in quadrature);
+    the constrained criteria maximise the patch mean. Tasks are independent samples.
     """
     patch = mean_stderr(patch_stderr.values())
-    if criterion != "mean" or not support_stderr:
+    support = mean_stderr(support_stderr.values()) if support_stderr else None
+    return _objective(patch, support, criterion, _average_stderrs)
+
+
+_T = TypeVar("_T", float, Estimate)
+
+
+def _objective(patch: _T, support: _T | None, criterion: Criterion, average: Callable[[_T, _T], _T]) -> _T:
+    """The objective from the patch tasks' mean and the support tasks' mean (the one rule for both).
+
+    ``mean`` averages the two (``average``: of estimates or of standard errors); the constrained
+    criteria, and runs without support tasks, take the patch mean.
+    """
+    if criterion != "mean" or support is None:
         return patch
-    support = mean_stderr(support_stderr.values())
+    return average(patch, support)
+
+
+def _average_estimates(patch: Estimate, support: Estimate) -> Estimate:
+    """The mean of two independent estimates; each side's reach is ``0.5 * hypot`` of theirs."""
+    p_value, p_low, p_high = patch
+    s_value, s_low, s_high = support
+    value = (p_value + s_value) / 2
+    below = 0.5 * math.hypot(p_value - p_low, s_value - s_low)
+    above = 0.5 * math.hypot(p_high - p_value, s_high - s_value)
+    return (value, value - below, value + above)
+
+
+def _average_stderrs(patch: float, support: float) -> float:
+    """Standard error of the mean of two independent estimates: ``0.5 * hypot`` of theirs.
+
+    Written ``sqrt(p * p + s * s)`` as reports have always computed it: ``math.hypot`` rounds
+    differently in the last bit for about one input in six, and reported numbers stay as they were.
+    """
     return 0.5 * math.sqrt(patch * patch + support * support)
 
 

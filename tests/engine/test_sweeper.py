@@ -26,26 +26,42 @@ def trained(tmp_path_factory):
     return module.eval(), datamodule
 
 
-def _naive_counts(module, datamodule, alphas):
-    """The reference code's way: a fresh model per alpha, every image decoded again."""
-    correct = torch.zeros(len(module.task_specs), len(alphas), dtype=torch.long)
+def _naive_right(module, datamodule, alphas):
+    """The reference code's way: a fresh model per alpha, every image decoded again.
+
+    Returns:
+        Task name -> one list per alpha of per-image correctness (bools, in the held-out set's order).
+    """
+    right = {}
     for j, alpha in enumerate(alphas):
         probe = tiny_module()
         probe.set_tasks(module.task_specs)
         probe.heads.load_state_dict(module.heads.state_dict())
         probe.clip.load_state_dict(module.patched_state_dict(alpha))
         probe.eval()
-        for t, spec in enumerate(module.task_specs):
+        for spec in module.task_specs:
             for images, labels in DataLoader(datamodule.heldout_sets[spec.name], batch_size=7):
                 with torch.no_grad():
-                    correct[t, j] += (probe(images, spec.name).argmax(-1) == labels).sum()
-    return correct
+                    hits = (probe(images, spec.name).argmax(-1) == labels).tolist()
+                right.setdefault(spec.name, [[] for _ in alphas])[j].extend(hits)
+    return right
+
+
+@pytest.fixture(scope="module")
+def naive_right(trained):
+    module, datamodule = trained
+    return _naive_right(module, datamodule, ALPHAS)
+
+
+def _naive_counts(module, right):
+    """Correct images per (task, alpha): the per-image correctness of :func:`_naive_right`, summed."""
+    return torch.tensor([[sum(hits) for hits in right[spec.name]] for spec in module.task_specs], dtype=torch.long)
 
 
 @pytest.mark.parametrize("chunk_bytes", [1, 1 << 30])
-def test_one_pass_sweep_equals_naive_sweep_exactly(trained, chunk_bytes) -> None:
+def test_one_pass_sweep_equals_naive_sweep_exactly(trained, naive_right, chunk_bytes) -> None:
     module, datamodule = trained
-    naive = _naive_counts(module, datamodule, ALPHAS)
+    naive = _naive_counts(module, naive_right)
     loaders = {s.name: datamodule.eval_dataloader(datamodule.heldout_sets[s.name]) for s in module.task_specs}
     correct, total = count_correct(module, loaders, chunk_bytes)
     assert torch.equal(correct, naive)
@@ -100,27 +116,10 @@ def test_processes_run_the_same_chunks_or_stop_together() -> None:
         list(_in_step(iter(chunks), _peer((2, 9), (1, 1)), torch.device("cpu")))  # same batches, other sizes
 
 
-def _naive_right(module, datamodule, alphas):
-    """Per task, per alpha: the per-image correctness, from a fresh model per alpha."""
-    right = {}
-    for j, alpha in enumerate(alphas):
-        probe = tiny_module()
-        probe.set_tasks(module.task_specs)
-        probe.heads.load_state_dict(module.heads.state_dict())
-        probe.clip.load_state_dict(module.patched_state_dict(alpha))
-        probe.eval()
-        for spec in module.task_specs:
-            for images, labels in DataLoader(datamodule.heldout_sets[spec.name], batch_size=5):
-                with torch.no_grad():
-                    hits = (probe(images, spec.name).argmax(-1) == labels).tolist()
-                right.setdefault(spec.name, [[] for _ in alphas])[j].extend(hits)
-    return right
-
-
 @pytest.mark.parametrize("chunk_bytes", [1, 1 << 30])
-def test_discordant_pairs_equal_a_naive_per_image_comparison(trained, chunk_bytes) -> None:
+def test_discordant_pairs_equal_a_naive_per_image_comparison(trained, naive_right, chunk_bytes) -> None:
     module, datamodule = trained
-    right = _naive_right(module, datamodule, ALPHAS)
+    right = naive_right
     loaders = {s.name: datamodule.eval_dataloader(datamodule.heldout_sets[s.name]) for s in module.task_specs}
     counts = Sweeper(module, "cpu", chunk_bytes).count(loaders, MIXES)
     for t, spec in enumerate(module.task_specs):

@@ -11,7 +11,8 @@ from typing import Any, ClassVar
 from torchvision import datasets as tv
 from torchvision.datasets import utils as tv_utils
 
-from paint_lightning.data.registry.base import RegistrySource, SplitIndex
+from paint_lightning.data.registry.base import RegistrySource
+from paint_lightning.data.registry.split_index import SplitIndex
 from paint_lightning.data.sources import Split
 
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 import os
 from abc import abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from torch.utils.data import Dataset
 
-from paint_lightning.data.labelled_files import LabelledFiles, files_fingerprint
+from paint_lightning.data.labelled_files import files_fingerprint
 from paint_lightning.data.registry import prompts
 from paint_lightning.data.registry.missing import (
     ChecksumError,
@@ -26,6 +25,7 @@ from paint_lightning.data.registry.missing import (
     checksum_problem,
     download_problem,
 )
+from paint_lightning.data.registry.split_index import SplitIndex
 from paint_lightning.data.sources import ImageSource, Split, Transform
 from paint_lightning.io.files import file_lock
 
@@ -38,17 +38,6 @@ def resolve_root(root: str | os.PathLike[str] | None) -> Path | None:
     if value is None or not value.strip():
         return None
     return Path(os.path.expandvars(value)).expanduser()
-
-
-@dataclass
-class SplitIndex:
-    """What one split holds: image files with labels, or an array-backed torchvision data set."""
-
-    labels: list[int]
-    files: list[str] | None = None  # absolute paths, one per label
-    base: Path | None = None  # files are reported relative to it
-    arrays: Any = None  # a torchvision data set yielding (PIL image, label) without transform
-    extra: dict[str, Any] = field(default_factory=dict)  # what else the fingerprint should cover
 
 
 class RegistrySource(ImageSource):
@@ -96,10 +85,7 @@ class RegistrySource(ImageSource):
 
     def dataset(self, split: Split, transform: Transform | None = None) -> Dataset:
         """One split; items are ``(transform(RGB PIL image), label)``."""
-        index = self.index(split)
-        if index.files is not None:
-            return LabelledFiles(list(zip(index.files, index.labels, strict=True)), transform, index.base)
-        return _ArrayItems(index.arrays, index.labels, transform)
+        return self.index(split).dataset(transform)
 
     def labels(self, split: Split) -> list[int]:
         """Labels of ``split`` in item order."""
@@ -108,11 +94,7 @@ class RegistrySource(ImageSource):
     def fingerprint(self, split: Split) -> str:
         """Hash of the split's relative file list and labels (or, for array files, labels and length)."""
         index = self.index(split)
-        if index.files is not None:
-            items = LabelledFiles(list(zip(index.files, index.labels, strict=True)), None, index.base).relative_items()
-        else:
-            items = list(enumerate(index.labels))
-        return files_fingerprint(split, self.classnames, items, dataset=self.key, **index.extra)
+        return files_fingerprint(split, self.classnames, index.items(), dataset=self.key, **index.extra)
 
     def describe(self) -> dict[str, Any]:
         """Registry key, root and settings."""
@@ -279,27 +261,3 @@ class RegistrySource(ImageSource):
                 f"{DATA_ROOT_ENV} environment variable to the folder holding your data sets."
             )
         return self.root
-
-
-class _ArrayItems(Dataset):
-    """A torchvision data set whose images live in arrays (MNIST, CIFAR...), converted to RGB."""
-
-    def __init__(self, arrays: Any, labels: list[int], transform: Transform | None) -> None:
-        self.arrays = arrays
-        self.labels = labels
-        self.targets = labels
-        self.transform = transform
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, index: int) -> tuple[Any, int]:
-        image, _ = self.arrays[index]
-        image = image.convert("RGB")
-        return (self.transform(image) if self.transform is not None else image), self.labels[index]
-
-
-def sorted_files(pairs: Sequence[tuple[str | Path, int]]) -> tuple[list[str], list[int]]:
-    """Sorts ``(path, label)`` pairs by path (a stable item order whatever the file system lists)."""
-    ordered = sorted((str(path), int(label)) for path, label in pairs)
-    return [path for path, _ in ordered], [label for _, label in ordered]

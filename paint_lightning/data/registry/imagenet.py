@@ -8,7 +8,8 @@ from torchvision import datasets as tv
 from torchvision.datasets.folder import IMG_EXTENSIONS, make_dataset
 from torchvision.datasets.imagenet import ARCHIVE_META
 
-from paint_lightning.data.registry.base import RegistrySource, SplitIndex, sorted_files
+from paint_lightning.data.registry.base import RegistrySource
+from paint_lightning.data.registry.split_index import SplitIndex, sorted_files
 from paint_lightning.data.sources import Split
 
 

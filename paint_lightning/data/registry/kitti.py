@@ -23,7 +23,8 @@ import numpy as np
 from torchvision import datasets as tv
 from torchvision.datasets.utils import download_url
 
-from paint_lightning.data.registry.base import RegistrySource, SplitIndex
+from paint_lightning.data.registry.base import RegistrySource
+from paint_lightning.data.registry.split_index import SplitIndex
 from paint_lightning.data.sources import Split
 
 VEHICLES = ("Car", "Van", "Truck")

@@ -14,7 +14,8 @@ from pathlib import Path
 from PIL import Image
 
 from paint_lightning.data.folder import ImageFolderSource
-from paint_lightning.data.registry.base import RegistrySource, SplitIndex
+from paint_lightning.data.registry.base import RegistrySource
+from paint_lightning.data.registry.split_index import SplitIndex
 from paint_lightning.data.sources import Split
 
 

@@ -15,7 +15,8 @@ from typing import ClassVar, Literal
 from torchvision import datasets as tv
 from torchvision.datasets.utils import download_and_extract_archive, download_url
 
-from paint_lightning.data.registry.base import RegistrySource, SplitIndex, sorted_files
+from paint_lightning.data.registry.base import RegistrySource
+from paint_lightning.data.registry.split_index import SplitIndex, sorted_files
 from paint_lightning.data.registry.standard_splits import read_coop_split, seeded_split
 from paint_lightning.data.sources import Split
 

@@ -10,7 +10,8 @@ import re
 
 from torchvision import datasets as tv
 
-from paint_lightning.data.registry.base import RegistrySource, SplitIndex, sorted_files
+from paint_lightning.data.registry.base import RegistrySource
+from paint_lightning.data.registry.split_index import SplitIndex, sorted_files
 from paint_lightning.data.sources import Split
 
 
