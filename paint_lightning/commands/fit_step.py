@@ -22,7 +22,6 @@ from typing import Any
 from jsonargparse import Namespace
 from lightning.pytorch.cli import LightningArgumentParser
 
-import paint_lightning
 from paint_lightning.commands.cli import PaintCLI
 from paint_lightning.data import PaintDataModule
 from paint_lightning.errors import UserError
@@ -93,7 +92,7 @@ def step_environment() -> dict[str, str]:
     thus runs the same code in every step as in the chain.
     """
     env = dict(os.environ)
-    root = str(Path(paint_lightning.__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])  # the folder holding this paint_lightning
     installed = {*site.getsitepackages(), site.getusersitepackages()}
     if root not in installed:  # never put site-packages before the standard library
         env["PYTHONPATH"] = os.pathsep.join([root, *(p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p)])
