@@ -200,9 +200,8 @@ def run_step(
     step_dir.mkdir(parents=True, exist_ok=True)
     step_file = step_dir / "step.yaml"
     text = yaml.safe_dump(config, sort_keys=False)
-    extra = [*chain.args, *step.args, *overrides]
-    configs = [*chain.fit, str(step_file)]
-    command = " ".join(["paint fit", *(f"--config {path}" for path in configs), *extra])
+    args = step_args(chain, index, str(step_file), overrides)
+    command = " ".join(["paint fit", *args])
     done = step_dir / DONE
     if done.is_file():
         record = json.loads(done.read_text(encoding="utf-8"))
@@ -212,7 +211,7 @@ def run_step(
     write_text(step_file, text)
     print(f"\n=== Step {index + 1}/{len(chain.steps)}: patching {', '.join(step.task_names)} ===\n{command}\n")
     started = time.time()
-    run_fit(step_args(chain, index, str(step_file), overrides), step_name(chain, index), earlier)
+    run_fit(args, step_name(chain, index), earlier)
     run_dir = latest_run(step_dir, started)
     record = {"name": step.name, "patch": step.task_names, "run_dir": str(run_dir), "command": command, "config": text}
     write_json(done, record)
