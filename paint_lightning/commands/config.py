@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from dataclasses import asdict, is_dataclass
 from typing import Any
 
 from jsonargparse import ActionConfigFile, ArgumentParser, DefaultHelpFormatter, Namespace
@@ -102,18 +103,23 @@ def sweep_settings(sweep: Namespace | dict[str, Any] | None) -> Any:
 
 def model_kwargs(model: Namespace | dict[str, Any] | None) -> dict[str, Any]:
     """The ``model:`` section as keyword arguments of :class:`~paint_lightning.PaintModule` (plain data)."""
-    values = _plain(model or {})
+    values = plain(model or {})
     values.pop("tasks", None)
     return values
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A parsed jsonargparse value as plain data (to pass as keyword arguments or to write as YAML).
+
+    Namespaces and dataclasses become dicts, without jsonargparse's ``__path__``-like keys; tuples
+    become lists; everything else is kept as it is.
+    """
     if isinstance(value, Namespace):
         value = value.as_dict()
+    elif is_dataclass(value) and not isinstance(value, type):
+        value = asdict(value)
     if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if hasattr(value, "__dataclass_fields__"):
-        from dataclasses import asdict
-
-        return asdict(value)
+        return {key: plain(item) for key, item in value.items() if not str(key).startswith("__")}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
     return value

@@ -1,4 +1,4 @@
-"""``paint sequential``: patch several tasks one after another, each step a normal ``paint fit``.
+"""``paint sequential``: patch several tasks one after another, each step a ``paint fit`` in its own process.
 
 Step ``k`` starts from step ``k - 1``'s patched model (its ``patched.safetensors``, loaded with
 the model config the export records, QuickGELU included) and protects every task patched before
@@ -17,14 +17,17 @@ every task's accuracy before any patching and after every step.
 Each step runs in ``<output_dir>/step<k>-<name>/`` (its ``paint_report.json``, ``patched.safetensors``
 and the step's config ``step.yaml``); ``<output_dir>/sequential_report.json`` and ``.txt`` hold the
 final report. Running the command again skips the steps already done with the same config.
+
+Every step's config is built and checked (:func:`check_chain`) before the first step starts; each
+step then runs in a fresh Python process (:func:`~paint_lightning.commands.fit_step.run_fit`), so
+nothing one step changes in its process (seeds, default dtype, logging) reaches the next. A failing
+step ends the chain with an error naming it; the steps before it stay done.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,50 +35,16 @@ from typing import Any
 
 import yaml
 
+from paint_lightning.commands.config import plain
+from paint_lightning.commands.fit_step import parse_fit, run_fit
 from paint_lightning.commands.paths import check_output_dir
+from paint_lightning.errors import UserError
 from paint_lightning.io.files import write_json, write_text
+from paint_lightning.io.patched import WEIGHTS
 from paint_lightning.workflows.chain import Chain, Step, load_chain
 from paint_lightning.workflows.sequential_report import check_steps, final_report, report_text, step_text
 
-log = logging.getLogger(__name__)
 DONE = "done.json"
-
-
-class _Parsed(Exception):
-    def __init__(self, config: Any) -> None:
-        super().__init__("parsed")
-        self.config = config
-
-
-def parse_fit(args: list[str]) -> Any:
-    """The ``fit`` config that ``paint fit <args>`` would run, parsed the same way; nothing is built."""
-    from paint_lightning.commands.cli import PaintCLI
-    from paint_lightning.data import PaintDataModule
-    from paint_lightning.models import PaintModule
-
-    class ParseOnly(PaintCLI):
-        def instantiate_classes(self) -> None:
-            raise _Parsed(self.config)
-
-    argv, sys.argv = sys.argv, sys.argv[:1]  # LightningCLI warns when given args while sys.argv has some
-    try:
-        ParseOnly(PaintModule, PaintDataModule, seed_everything_default=0, args=["fit", *args])
-    except _Parsed as parsed:
-        return parsed.config["fit"]
-    finally:
-        sys.argv = argv
-    raise AssertionError("the config was not parsed")  # pragma: no cover - ParseOnly always raises
-
-
-def run_fit(args: list[str]) -> None:
-    """Runs ``paint fit <args>`` in this process, exactly as the command does."""
-    from paint_lightning.commands.cli import main
-
-    argv, sys.argv = sys.argv, sys.argv[:1]
-    try:
-        main(["fit", *args])
-    finally:
-        sys.argv = argv
 
 
 def latest_run(step_dir: Path, since: float) -> Path:
@@ -94,33 +63,23 @@ def latest_run(step_dir: Path, since: float) -> Path:
     return max(found, key=lambda p: p.stat().st_mtime).parent
 
 
-def _plain(value: Any) -> Any:
-    """A parsed jsonargparse value as plain YAML-able data."""
-    if hasattr(value, "as_dict"):
-        value = value.as_dict()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if not str(k).startswith("__")}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
-
-
 def base_settings(chain: Chain, overrides: Sequence[str]) -> dict[str, Any]:
     """Support and transfer tasks and the model source of the shared config, parsed as ``paint fit`` does."""
     placeholder = {"data": {"patch": chain.steps[0].patch}}
     args = [item for path in chain.fit for item in ("--config", path)]
     args += ["--config", json.dumps(placeholder), *chain.args, *overrides]
-    config = parse_fit(args)
+    try:
+        config = parse_fit(args)
+    except argparse.ArgumentError as err:
+        raise UserError(f"the chain's shared paint fit config ({', '.join(chain.fit)}): {err}", exit_code=2) from err
     data = config["data"]
     return {
-        "support": _plain(data.get("support") or []),
-        "transfer": _plain(data.get("transfer") or []),
-        "clip": _plain(config["model"]["clip"]),
+        "support": plain(data.get("support") or []),
+        "transfer": plain(data.get("transfer") or []),
+        "clip": plain(config["model"]["clip"]),
         "export": bool(config["sweep"]["export"]),
         "criterion": str(config["sweep"]["criterion"]),
-        "max_task_drop": _plain(config["sweep"].get("max_task_drop") or {}),
+        "max_task_drop": plain(config["sweep"].get("max_task_drop") or {}),
     }
 
 
@@ -182,15 +141,67 @@ def step_config(
     return config
 
 
-def run_step(chain: Chain, index: int, config: dict[str, Any], step_dir: Path, overrides: Sequence[str]) -> dict:
-    """Runs one step (or reuses it when done with the same config); returns what the report needs."""
+def step_folder(root: Path, chain: Chain, index: int) -> Path:
+    """Where step ``index`` runs: ``<root>/step<k>-<name>``."""
+    return root / f"step{index + 1}-{chain.steps[index].name}"
+
+
+def step_name(chain: Chain, index: int) -> str:
+    """The step as the console and errors name it: ``Step 2/3 (digits)``."""
+    return f"Step {index + 1}/{len(chain.steps)} ({chain.steps[index].name})"
+
+
+def step_args(chain: Chain, index: int, step_config_file: str, overrides: Sequence[str]) -> list[str]:
+    """The arguments of step ``index``'s ``paint fit``: the shared configs, the step's, then the flags."""
+    configs = [*chain.fit, step_config_file]
+    flags = [*chain.args, *chain.steps[index].args, *overrides]
+    return [item for path in configs for item in ("--config", path)] + flags
+
+
+def check_chain(chain: Chain, base: dict[str, Any], root: Path, overrides: Sequence[str]) -> None:
+    """Checks every step before the first one runs: its config is built and parsed as its ``paint fit`` would.
+
+    A later step's model path is where the previous step's export will be (not read yet).
+
+    Raises:
+        ValueError: When tasks clash (see :func:`step_config`).
+        UserError: When a step's ``paint fit`` would refuse its arguments, naming the step.
+    """
+    previous = None
+    for index in range(len(chain.steps)):
+        step_dir = step_folder(root, chain, index)
+        config = step_config(chain, index, base, previous, step_dir)
+        try:
+            parse_fit(step_args(chain, index, json.dumps(config), overrides))
+        except argparse.ArgumentError as err:
+            raise UserError(f"{step_name(chain, index)}: {err}", exit_code=2) from err
+        previous = step_dir / WEIGHTS
+
+
+def run_step(
+    chain: Chain,
+    index: int,
+    config: dict[str, Any],
+    step_dir: Path,
+    overrides: Sequence[str],
+    earlier: Sequence[Path] = (),
+) -> dict:
+    """Runs one step in its own process (or reuses it when done with the same config); returns what the report needs.
+
+    Args:
+        chain: The chain.
+        index: The step's index in ``chain.steps``.
+        config: What the step adds to the shared config (:func:`step_config`).
+        step_dir: The step's folder.
+        overrides: ``paint fit`` flags for every step.
+        earlier: The run folders of the steps before it (named when this one fails).
+    """
     step: Step = chain.steps[index]
     step_dir.mkdir(parents=True, exist_ok=True)
     step_file = step_dir / "step.yaml"
     text = yaml.safe_dump(config, sort_keys=False)
-    extra = [*chain.args, *step.args, *overrides]
-    configs = [*chain.fit, str(step_file)]
-    command = " ".join(["paint fit", *(f"--config {path}" for path in configs), *extra])
+    args = step_args(chain, index, str(step_file), overrides)
+    command = " ".join(["paint fit", *args])
     done = step_dir / DONE
     if done.is_file():
         record = json.loads(done.read_text(encoding="utf-8"))
@@ -200,7 +211,7 @@ def run_step(chain: Chain, index: int, config: dict[str, Any], step_dir: Path, o
     write_text(step_file, text)
     print(f"\n=== Step {index + 1}/{len(chain.steps)}: patching {', '.join(step.task_names)} ===\n{command}\n")
     started = time.time()
-    run_fit([item for path in configs for item in ("--config", path)] + extra)
+    run_fit(args, step_name(chain, index), earlier)
     run_dir = latest_run(step_dir, started)
     record = {"name": step.name, "patch": step.task_names, "run_dir": str(run_dir), "command": command, "config": text}
     write_json(done, record)
@@ -219,12 +230,14 @@ def run_chain(chain: Chain, overrides: Sequence[str] = (), output_dir: str | Non
     if not base["export"]:
         raise ValueError("sweep.export is false: sequential patching starts each step from the previous export.")
     check_earlier_limit(chain, base)
+    check_chain(chain, base, root, overrides)
     records, previous = [], None
-    for index, step in enumerate(chain.steps):
-        step_dir = root / f"step{index + 1}-{step.name}"
+    for index in range(len(chain.steps)):
+        step_dir = step_folder(root, chain, index)
         config = step_config(chain, index, base, previous, step_dir)
-        records.append(run_step(chain, index, config, step_dir, overrides))
-        previous = Path(records[-1]["run_dir"]) / "patched.safetensors"
+        earlier = [Path(r["run_dir"]) for r in records]
+        records.append(run_step(chain, index, config, step_dir, overrides, earlier))
+        previous = Path(records[-1]["run_dir"]) / WEIGHTS
         print(step_text(index, records[-1], [name for s in chain.steps[:index] for name in s.task_names]))
     checks = check_steps([Path(r["run_dir"]) for r in records])
     report = final_report(chain, records, checks)

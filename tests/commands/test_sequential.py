@@ -1,9 +1,11 @@
 """paint sequential: a chain of tiny fits, each from the previous export, protecting earlier tasks."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from safetensors.torch import load_file, save_file
 
@@ -40,12 +42,14 @@ def _chain(tmp_path: Path, **extra) -> Path:
 
 
 LIMITS = ["--sweep.criterion=constrained_mean", "--sweep.max_support_drop=100"]
+# Records what each step finds in its process, then changes it (tests/probes.py).
+PROBE = "--trainer.callbacks+=tests.probes.ProcessState"
 
 
 @pytest.fixture(scope="module")
 def chain_run(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("sequential")
-    chain = _chain(tmp_path, max_earlier_drop=99, args=["--trainer.max_epochs=1", *LIMITS])
+    chain = _chain(tmp_path, max_earlier_drop=99, args=["--trainer.max_epochs=1", *LIMITS, PROBE])
     main(["sequential", "--config", str(chain)])
     return tmp_path / "chain"
 
@@ -109,6 +113,47 @@ def test_a_second_run_reuses_finished_steps(chain_run: Path, capsys) -> None:
     assert "held-out support accuracy, start -> alpha*: other " in out and ", first " in out
     assert "  limits: support mean drop <= 100 (" in out and "each earlier patch <= 99 (first " in out
     assert sorted(p.name for p in chain_run.glob("step1-first/lightning_logs/*")) == before
+
+
+def test_each_step_runs_in_a_process_of_its_own_so_nothing_leaks_into_the_next(chain_run: Path) -> None:
+    first = json.loads((chain_run / "step1-first" / "process.json").read_text())
+    second = json.loads((chain_run / "step2-second" / "process.json").read_text())
+    assert len({first["pid"], second["pid"], os.getpid()}) == 3
+    # Step 1 ended by setting float64, registering itself and adding a root logging handler: step 2 sees none.
+    assert second == {**first, "pid": second["pid"]}
+    assert second["default_dtype"] == "torch.float32" and second["runs_seen"] == [] and not second["probe_handler"]
+    assert torch.get_default_dtype() == torch.float32  # nor did the chain's own process get them
+
+
+def test_a_failing_step_ends_the_chain_naming_it_and_keeps_the_steps_before(chain_run: Path, capfd) -> None:
+    step1 = chain_run / "step1-first"
+    before = {p: p.stat().st_mtime_ns for p in step1.rglob("*") if p.is_file()}
+    chain = yaml.safe_load((chain_run.parent / "chain.yaml").read_text())
+    # Parses (any number is a float) but fails when step 2's model is built.
+    chain["steps"][1] = {**chain["steps"][1], "name": "broken", "args": ["--model.lr=-1"]}
+    broken = chain_run.parent / "broken.yaml"
+    broken.write_text(yaml.safe_dump(chain))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sequential", "--config", str(broken)])
+    assert exit_info.value.code == 2  # step 2's own exit status: a mistake in its config
+    out, err = capfd.readouterr()
+    assert "Step 1 (first) already done" in out and "=== Step 2/2: patching second ===" in out
+    assert "lr=-1" in err  # the step's own error line, from its process
+    record = json.loads((step1 / "done.json").read_text())
+    assert "error: Step 2/2 (broken) failed (paint fit ended with exit status 2; its messages are above). " in err
+    assert f"The steps before it are done and kept: {record['run_dir']}." in err
+    assert {p: p.stat().st_mtime_ns for p in step1.rglob("*") if p.is_file()} == before
+    assert not (chain_run / "step2-broken" / "done.json").exists()
+
+
+def test_every_step_is_checked_before_the_first_one_starts(tmp_path: Path, capsys) -> None:
+    chain = _chain(tmp_path, steps=[{"patch": [_task("a", 5)]}, {"patch": [_task("b", 6)], "args": ["--model.lrr=1"]}])
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sequential", "--config", str(chain)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "error: Step 2/2 (b): " in err and "--model.lrr=1" in err
+    assert not (tmp_path / "chain").exists()
 
 
 def test_check_steps_refuses_a_changed_text_tower(chain_run: Path, tmp_path: Path) -> None:
