@@ -1,4 +1,4 @@
-"""PAINT's alpha sweep as a library: measure candidates on held-out data, search, select.
+"""PAINT's alpha sweep as a library: measure candidates on held-out data, search, choose alpha*.
 
 :func:`sweep_alphas` needs only a ``measure`` function (candidates -> :class:`Counts`, e.g.
 :meth:`~paint_lightning.engine.sweeper.Sweeper.count` over the held-out loaders) and the task
@@ -16,7 +16,7 @@ from paint_lightning.engine.counts import Counts, TaskCounts, curves_of
 from paint_lightning.engine.record import sweep_record
 from paint_lightning.engine.sweep_settings import SweepSettings
 from paint_lightning.interpolation.mix import FINE_TUNED, ZERO_SHOT, Mix
-from paint_lightning.selection.criteria import objective
+from paint_lightning.selection.criteria import objective, select_alpha
 from paint_lightning.selection.search import adaptive_alpha_search
 
 Measure = Callable[[list[Mix]], Counts]
@@ -66,5 +66,7 @@ def sweep_alphas(
             return dict(zip(alphas, values, strict=True))
 
         adaptive_alpha_search(score, list(settings.alphas), settings.resolution)
-    record = sweep_record(sorted(candidates), roles, table, settings)
-    return record, table
+    alphas = sorted(candidates)
+    sweep = curves_of([table[Mix.of(a)] for a in alphas], table[ZERO_SHOT], roles, alphas)
+    index, _ = select_alpha(sweep, settings.criterion, settings.max_support_drop, settings.max_task_drop)  # alpha*
+    return sweep_record(alphas, roles, table, settings, selected=index), table

@@ -30,8 +30,13 @@ def sweep_record(
     roles: Mapping[str, str],
     table: Mapping[Mix, TaskCounts],
     settings: SweepSettings,
+    selected: int | None = None,
 ) -> dict[str, Any]:
     """One sweep as plain data: curves, uncertainties, alpha*, the limits and how much to trust it.
+
+    ``selected`` is the index of alpha* in ``alphas`` as :func:`~paint_lightning.engine.alpha_sweep.sweep_alphas`
+    chose it (with :func:`~paint_lightning.selection.criteria.select_alpha`); without it the
+    record chooses the same way.
 
     Keys: ``alphas``, ``selected_alpha``, ``criterion``, ``objective`` (``None`` where
     infeasible), ``objective_stderr`` (binomial, at alpha*), ``objective_interval`` (``[low,
@@ -52,7 +57,8 @@ def sweep_record(
     sweep = curves_of(rows, table[ZERO_SHOT], roles, alphas)
     limits = (settings.criterion, settings.max_support_drop, settings.max_task_drop)
     scores = objective(sweep, *limits)
-    index, alpha = select_alpha(sweep, *limits)
+    index = select_alpha(sweep, *limits)[0] if selected is None else selected
+    alpha = alphas[index]
     patch = [n for n, r in roles.items() if r == "patch"]
     support = [n for n, r in roles.items() if r == "support"]
     best = rows[index]
