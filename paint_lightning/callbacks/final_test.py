@@ -7,10 +7,11 @@ from typing import Any
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from paint_lightning.callbacks.runtime import SweepRuntime
-from paint_lightning.engine.alpha_sweep import SweepSettings, measure_missing
+from paint_lightning.engine.alpha_sweep import SweepSettings
 from paint_lightning.engine.counts import TaskCounts
+from paint_lightning.engine.evaluation import compare_on_test
 from paint_lightning.engine.per_block.block_report import comparison_table, per_block_mixes, per_block_test
-from paint_lightning.engine.record import FINE_TUNED, ZERO_SHOT, final_table, test_record
+from paint_lightning.engine.record import FINE_TUNED, final_table
 from paint_lightning.interpolation.mix import Mix
 
 
@@ -42,13 +43,10 @@ def evaluate_test(
     table: dict[Mix, TaskCounts] = {}
     if live is not None and all(live.total.get(n) == sizes[n] for n in roles):
         table[FINE_TUNED] = live
-    wanted = [ZERO_SHOT, FINE_TUNED] + ([Mix.of(alpha)] if alpha is not None else [])
     search = history[-1].get("per_block") if history and alpha is not None else None
-    if search is not None:
-        wanted += per_block_mixes(search)
+    also = per_block_mixes(search) if search is not None else []
     with runtime.synchronised():
-        measure_missing(table, runtime.measure("test"), wanted)
-    result = test_record(roles, table, alpha)
+        result, table = compare_on_test(runtime.measure("test"), roles, alpha, table, also)
     if alpha is not None:
         rank_zero_info("\n" + final_table(result["tasks"], alpha, "test", settings.start_name))
     if search is not None:

@@ -22,11 +22,11 @@ from paint_lightning.callbacks.tensorboard import (
     log_to_tensorboard,
     sweep_scalars,
 )
+from paint_lightning.engine.mixed_state import state_at_mix
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.io.files import write_json
 from paint_lightning.io.patched import export_patched
 from paint_lightning.models.module import PaintModule
-from paint_lightning.models.runs import mixed_state_dict
 
 
 def next_directory(root: str | Path, prefix: str) -> Path:
@@ -73,7 +73,7 @@ def export_model(
     ends: Sequence[Mapping[str, Tensor]] | None = None,
 ) -> Path:
     """Writes the model at ``mix`` as an open_clip checkpoint with metadata and SHA-256."""
-    state = mixed_state_dict(module, mix, ends)
+    state = module.export_open_clip(state_at_mix(module, mix, ends)).state_dict
     meta = {"model": dict(module.hparams.get("clip", {})), "mix": mix.to_json(), **metadata}
     if mix.is_scalar:
         meta.setdefault("alpha", mix.alpha)

@@ -39,20 +39,16 @@ from paint_lightning.commands.results import (
     write_tensorboard,
 )
 from paint_lightning.commands.run_data import check_run_data
-from paint_lightning.engine.alpha_sweep import measure_missing, sweep_alphas
+from paint_lightning.engine.alpha_sweep import sweep_alphas
+from paint_lightning.engine.evaluation import compare_on_test
+from paint_lightning.engine.local_measure import measure, prepare_data, resolve_device
 from paint_lightning.engine.paired_record import required_size_line
-from paint_lightning.engine.record import FINE_TUNED, ZERO_SHOT, final_table, summary_line, test_record
+from paint_lightning.engine.record import ZERO_SHOT, final_table, summary_line
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.io.clip_weights import load_clip_state_dict
 from paint_lightning.models.module import PaintModule
-from paint_lightning.models.runs import (
-    load_model,
-    measure,
-    prepare_data,
-    resolve_device,
-    set_live_tower,
-    tower_tensors_of,
-)
+from paint_lightning.models.source_loading import load_model
+from paint_lightning.models.tower_io import set_live_tower, tower_tensors_of
 
 
 def build_parser() -> Any:
@@ -120,11 +116,7 @@ def run_sweep(init: Any) -> Path:
     alpha = record["selected_alpha"]
     test = None
     if init.test:
-        test_table: dict[Mix, Any] = {}
-        measure_missing(
-            test_table, measure(module, datamodule, "test", device, chunk_bytes), [ZERO_SHOT, FINE_TUNED, Mix.of(alpha)]
-        )
-        test = test_record(roles, test_table, alpha)
+        test, _ = compare_on_test(measure(module, datamodule, "test", device, chunk_bytes), roles, alpha)
         print(final_table(test["tasks"], alpha, "test"))
     content = write_report(out, record, table[ZERO_SHOT].to_json(), test)
     sources = {"zero_shot": clip.get("pretrained") or clip.get("name"), "fine_tuned": init.fine_tuned}
