@@ -13,7 +13,7 @@ TOTAL = {"new": 200, "old": 400}
 def _correct(task: str, mix: Mix) -> int:
     """Made-up counts: a different number for every (task, mix)."""
     value = sum(v for term in mix.terms for v in ([x for _, x in term] if isinstance(term, tuple) else [term]))
-    return int(round(50 + 100 * value)) if task == "new" else int(round(380 - 40 * value))
+    return round(50 + 100 * value) if task == "new" else round(380 - 40 * value)
 
 
 class Recorder:
@@ -50,6 +50,7 @@ def test_compare_on_test_never_measures_known_counts_and_adds_further_mixes() ->
     record, table = compare_on_test(measure, ROLES, 0.5, known={FINE_TUNED: live}, also=[Mix.of(0.5), extra])
     assert measure.passes == [[ZERO_SHOT, Mix.of(0.5), extra]]  # once each, fine-tuned not at all
     assert table[FINE_TUNED] is live and extra in table
+    assert record["tasks"]["new"]["fine_tuned"] == live.accuracy("new")
 
 
 def test_compare_on_test_without_alpha_reports_the_references_only() -> None:
