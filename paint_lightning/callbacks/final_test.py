@@ -8,10 +8,11 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from paint_lightning.callbacks import per_block
 from paint_lightning.callbacks.runtime import SweepRuntime
-from paint_lightning.engine.alpha_sweep import SweepSettings, measure_missing
+from paint_lightning.engine.alpha_sweep import SweepSettings
 from paint_lightning.engine.counts import TaskCounts
-from paint_lightning.engine.record import final_table, test_record
-from paint_lightning.interpolation.mix import FINE_TUNED, ZERO_SHOT, Mix
+from paint_lightning.engine.evaluation import compare_on_test
+from paint_lightning.engine.record import final_table
+from paint_lightning.interpolation.mix import FINE_TUNED, Mix
 
 
 def evaluate_test(
@@ -42,11 +43,9 @@ def evaluate_test(
     table: dict[Mix, TaskCounts] = {}
     if live is not None and all(live.total.get(n) == sizes[n] for n in roles):
         table[FINE_TUNED] = live
-    wanted = [ZERO_SHOT, FINE_TUNED] + ([Mix.of(alpha)] if alpha is not None else [])
-    wanted += per_block.mixes_to_test(history, alpha)
+    also = per_block.mixes_to_test(history, alpha)
     with runtime.synchronised():
-        measure_missing(table, runtime.measure("test"), wanted)
-    result = test_record(roles, table, alpha)
+        result, table = compare_on_test(runtime.measure("test"), roles, alpha, table, also)
     if alpha is not None:
         rank_zero_info("\n" + final_table(result["tasks"], alpha, "test", settings.start_name))
     per_block.add_test_result(result, roles, table, history, alpha)

@@ -14,9 +14,9 @@ from torch.utils.data import DataLoader, Dataset
 from paint_lightning.callbacks.batchnorm import pooled_batchnorm
 from paint_lightning.callbacks.towers import averaged_model
 from paint_lightning.engine.counts import Counts, TaskCounts
-from paint_lightning.engine.protocol import Patchable, patch_tensors, reshard
+from paint_lightning.engine.mixed_state import state_at_mix
+from paint_lightning.engine.protocol import Patchable, patch_tensors
 from paint_lightning.engine.sweeper import Sweeper
-from paint_lightning.interpolation.combine import InPlaceCombiner
 from paint_lightning.interpolation.mix import FINE_TUNED, Mix
 
 
@@ -160,11 +160,7 @@ class SweepRuntime:
         Collective: every process must call it (a sharded model is gathered); rank 0 gets the
         whole dict. The weights are written by the same in-place code the sweep evaluates with.
         """
-        live, start = patch_tensors(self.model)
-        with InPlaceCombiner(live, start, self.ends(), after_write=lambda: reshard(self.model)) as combiner:
-            combiner.set(mix)
-            state = self.trainer.strategy.lightning_module_state_dict()
-            return {key: value.detach().to("cpu", copy=True) for key, value in state.items()}
+        return state_at_mix(self.model, mix, self.ends(), self.trainer.strategy.lightning_module_state_dict)
 
     def _gather(self) -> Callable[[Tensor], Tensor]:
         strategy = self.trainer.strategy

@@ -29,7 +29,7 @@ from paint_lightning.commands.results import export_model, task_metadata
 from paint_lightning.interpolation.combine import tower_tensors
 from paint_lightning.interpolation.mix import Mix, parameter_group
 from paint_lightning.io.patched import METADATA, WEIGHTS
-from paint_lightning.models.runs import load_run, parse_mix
+from paint_lightning.models.run_loading import load_run
 
 _WEIGHTS = (".safetensors", ".bin", ".pth", ".pt")
 
@@ -78,7 +78,7 @@ def given_mix(alpha: float | None, mix: str | None, allow_extrapolation: bool = 
     if mix is None:
         return None
     try:
-        parsed = parse_mix(mix)
+        parsed = Mix.parse(mix)
     except ValueError as err:
         raise ValueError(f"--mix={mix!r}: {err}") from err
     return _in_range(parsed, f"--mix={mix!r}", allow_extrapolation)

@@ -34,14 +34,16 @@ from paint_lightning.commands.failures import config_phase
 from paint_lightning.commands.paths import check_output_dir
 from paint_lightning.commands.results import export_model, next_directory, task_metadata
 from paint_lightning.commands.run_data import check_run_data
-from paint_lightning.engine.alpha_sweep import measure_missing, sweep_alphas
+from paint_lightning.engine.alpha_sweep import sweep_alphas
+from paint_lightning.engine.evaluation import mix_on_test
+from paint_lightning.engine.local_measure import measure, prepare_data, resolve_device
 from paint_lightning.engine.parallel_search import end_point_device, parallel_search, zero
 from paint_lightning.engine.protocol import patch_tensors
 from paint_lightning.interpolation.merge_options import describe_options, parse_options
 from paint_lightning.interpolation.merges import MERGES, merge_end_point
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.io.files import write_json
-from paint_lightning.models.runs import LoadedRun, load_run, measure, prepare_data, resolve_device
+from paint_lightning.models.run_loading import LoadedRun, load_run
 
 
 def build_parser() -> Any:
@@ -185,11 +187,7 @@ def merge_options(methods: Sequence[str], text: str) -> dict[str, dict[str, Any]
 
 
 def _test(module: Any, datamodule: Any, device: Any, chunk: int, ends: Any, mix: Mix, roles: Mapping[str, str]) -> dict:
-    table: dict[Mix, Any] = {}
-    measure_missing(table, measure(module, datamodule, "test", device, chunk, ends), [mix])
-    return {
-        t: {"role": r, "accuracy": table[mix].accuracy(t), "stderr": table[mix].stderr(t)} for t, r in roles.items()
-    }
+    return mix_on_test(measure(module, datamodule, "test", device, chunk, ends), roles, mix)
 
 
 def comparison(methods: Mapping[str, Mapping[str, Any]], zero_test: Mapping[str, Any], roles: Mapping[str, str]) -> str:

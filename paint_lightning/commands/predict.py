@@ -41,12 +41,14 @@ from paint_lightning.commands.paths import check_output_file
 from paint_lightning.commands.run_data import check_task_split
 from paint_lightning.data.tasks import Task, TaskSpec, resolve_task
 from paint_lightning.data.templates import check_classnames, resolve_templates
+from paint_lightning.engine.local_measure import resolve_device
+from paint_lightning.engine.mixed_state import state_at_mix
 from paint_lightning.engine.protocol import patch_tensors
-from paint_lightning.interpolation.combine import Endpoints, write_mix
 from paint_lightning.interpolation.mix import parameter_group
 from paint_lightning.io.files import write_text
 from paint_lightning.models.clip_source import CLIPSource
-from paint_lightning.models.runs import load_model, load_run, resolve_device
+from paint_lightning.models.run_loading import load_run
+from paint_lightning.models.source_loading import load_model
 
 PREDICT_TASK = "predict"
 
@@ -181,10 +183,9 @@ def _model(init: Any, clip: dict[str, Any] | None, spec: TaskSpec, device: torch
     mix = chosen_mix(given, loaded.selected, f"--run={init.run!r}")
     module = loaded.module
     module.set_tasks([*module.task_specs, spec], device=device)
-    live, start = patch_tensors(module)
+    live, _ = patch_tensors(module)
     mix.check_groups([parameter_group(name) for name in live], "--mix")
-    endpoints = Endpoints(start, [{name: tensor.clone() for name, tensor in live.items()}])
-    write_mix([live[name] for name in endpoints.names], endpoints, mix)  # the live tower now holds the mix
+    module.load_state_dict(state_at_mix(module, mix))  # the live tower now holds the mix
     outside = any(not 0.0 <= value <= 1.0 for value in coefficients(mix))
     return module, f"{init.run} at mix {mix.label()}" + (" (extrapolated: outside [0, 1])" if outside else "")
 

@@ -23,11 +23,11 @@ from paint_lightning.callbacks.tensorboard import (
     log_to_tensorboard,
     sweep_scalars,
 )
+from paint_lightning.engine.mixed_state import state_at_mix
 from paint_lightning.engine.protocol import OpenCLIPExport
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.models.module import PaintModule
 from paint_lightning.models.patched_model import write_patched_model
-from paint_lightning.models.runs import mixed_state_dict
 
 
 def next_directory(root: str | Path, prefix: str) -> Path:
@@ -68,7 +68,7 @@ def export_model(
 
     ``ends`` are the end points when they are not the model's live weights (``paint parallel``).
     """
-    state = mixed_state_dict(module, mix, ends)
+    state = state_at_mix(module, mix, ends)
     meta = {"mix": mix.to_json(), **metadata}
     if mix.is_scalar:
         meta.setdefault("alpha", mix.alpha)

@@ -38,21 +38,17 @@ from paint_lightning.commands.results import (
     write_tensorboard,
 )
 from paint_lightning.commands.run_data import check_run_data
-from paint_lightning.engine.alpha_sweep import measure_missing, sweep_alphas
+from paint_lightning.engine.alpha_sweep import sweep_alphas
+from paint_lightning.engine.evaluation import compare_on_test
+from paint_lightning.engine.local_measure import measure, prepare_data, resolve_device
 from paint_lightning.engine.paired_record import required_size_line
-from paint_lightning.engine.record import final_table, run_report, summary_line, test_record
-from paint_lightning.interpolation.mix import FINE_TUNED, ZERO_SHOT, Mix
+from paint_lightning.engine.record import final_table, run_report, summary_line
+from paint_lightning.interpolation.mix import ZERO_SHOT, Mix
 from paint_lightning.io.clip_weights import load_clip_state_dict
 from paint_lightning.io.report_file import write_report
 from paint_lightning.models.module import PaintModule
-from paint_lightning.models.runs import (
-    load_model,
-    measure,
-    prepare_data,
-    resolve_device,
-    set_live_tower,
-    tower_tensors_of,
-)
+from paint_lightning.models.source_loading import load_model
+from paint_lightning.models.tower_io import set_live_tower, tower_tensors_of
 
 
 def build_parser() -> Any:
@@ -120,11 +116,7 @@ def run_sweep(init: Any) -> Path:
     alpha = record["selected_alpha"]
     test = None
     if init.test:
-        test_table: dict[Mix, Any] = {}
-        measure_missing(
-            test_table, measure(module, datamodule, "test", device, chunk_bytes), [ZERO_SHOT, FINE_TUNED, Mix.of(alpha)]
-        )
-        test = test_record(roles, test_table, alpha)
+        test, _ = compare_on_test(measure(module, datamodule, "test", device, chunk_bytes), roles, alpha)
         print(final_table(test["tasks"], alpha, "test"))
     content = run_report([record], table[ZERO_SHOT].to_json(), test)
     write_report(out, content)

@@ -10,11 +10,12 @@ and ConvNeXt stages) or ``head`` (final norm, projection, attention pooling).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 Coefficient: TypeAlias = float | Mapping[str, float]
 """A scalar, or values per parameter group (``"*"`` gives the value of groups not named)."""
@@ -180,6 +181,28 @@ class Mix:
         if isinstance(data, (int, float)):
             return cls.of(float(data))
         return cls.of(*data)
+
+    @classmethod
+    def parse(cls, value: Any) -> Mix:
+        """A mix from JSON text or data: ``0.4``, ``[0.3, 0.5]``, ``{"embed": 0.2, "*": 0.5}``.
+
+        A number is PAINT's alpha, a list gives one coefficient per end point, a mapping gives
+        values per parameter group (``"*"``: the groups not named) of the one end point.
+
+        Raises:
+            ValueError: For text that is not JSON, or data of none of those shapes (saying which
+                shapes are accepted).
+        """
+        data = json.loads(value) if isinstance(value, str) else value
+        if isinstance(data, (int, float)):
+            return cls.of(float(data))
+        if isinstance(data, Mapping):
+            return cls.of(dict(data))
+        if isinstance(data, list) and data:
+            return cls.of(*data)
+        raise ValueError(
+            f'mix {value!r}: give a number (0.4), a list ([0.3, 0.5]) or groups ({{"embed": 0.2, "*": 0.5}})'
+        )
 
 
 def rounded(value: float) -> float:

@@ -13,8 +13,8 @@ from torch import Tensor, nn
 from torchmetrics import MeanMetric
 
 from paint_lightning.data.tasks import TaskSpec
-from paint_lightning.engine.protocol import OpenCLIPExport, patch_tensors
-from paint_lightning.interpolation.combine import InPlaceCombiner
+from paint_lightning.engine.mixed_state import state_at_mix
+from paint_lightning.engine.protocol import OpenCLIPExport
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.models.checkpoints_compat import check_task_specs, migrate_state_dict
 from paint_lightning.models.clip_source import CLIPSource, build_clip
@@ -158,11 +158,7 @@ class PaintModule(EvalTally, LightningModule):
         The weights are made by the same in-place code the sweep evaluates with.
         """
         mix = mix if isinstance(mix, Mix) else Mix.of(mix)
-        live, start = patch_tensors(self)
-        with InPlaceCombiner(live, start) as combiner:
-            combiner.set(mix)
-            state = {key: value.detach().cpu().clone() for key, value in self.state_dict().items()}
-        return self.export_open_clip(state).state_dict
+        return self.export_open_clip(state_at_mix(self, mix)).state_dict
 
     # -- tasks and heads -------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""A run's files: which Lightning checkpoint is its latest, read weights-only, and the data it records."""
+"""A run's files: which Lightning checkpoint is its latest, read weights-only, the data and the mix it records."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from paint_lightning.interpolation.mix import Mix
 
 _STEP = re.compile(r"step=(\d+)")
 
@@ -63,4 +65,22 @@ def recorded_provenance(checkpoint: Mapping[str, Any]) -> dict[str, Any] | None:
     for value in checkpoint.values():  # saved under the DataModule's class name
         if isinstance(value, Mapping) and isinstance(value.get("provenance"), Mapping):
             return dict(value["provenance"])
+    return None
+
+
+def selected_mix(report: Mapping[str, Any] | None, checkpoint: Mapping[str, Any] | None = None) -> Mix | None:
+    """The mix a run chose: ``selected_mix`` or ``selected_alpha`` of its report, else of its checkpoint.
+
+    The report (``paint_report.json``) wins; the checkpoint's latest sweep record
+    (``callbacks.InterpolationSweep.history``) is the fallback. ``None`` when the run never swept.
+    """
+    records: list[Mapping[str, Any]] = [report] if report else []
+    history = (checkpoint or {}).get("callbacks", {}).get("InterpolationSweep", {}).get("history") or []
+    if history:
+        records.append(history[-1])
+    for record in records:
+        if record.get("selected_mix") is not None:
+            return Mix.parse(record["selected_mix"])
+        if record.get("selected_alpha") is not None:
+            return Mix.of(float(record["selected_alpha"]))
     return None

@@ -10,7 +10,7 @@ from paint_lightning.commands.cli import main
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.io.patched import load_patched
 from paint_lightning.models.clip_source import CLIPSource, build_clip
-from paint_lightning.models.runs import load_run
+from paint_lightning.models.run_loading import load_run
 from tests.run_fixtures import MEAN
 
 

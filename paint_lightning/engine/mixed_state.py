@@ -1,0 +1,51 @@
+"""The full state dict of a model at a mix: what every export writes and what ``paint predict`` uses.
+
+One function, :func:`state_at_mix`, for every path (``paint fit``'s export, ``paint export``,
+``paint sweep``, ``paint parallel``, ``paint predict``, :meth:`~paint_lightning.PaintModule.patched_state_dict`).
+The tower is written in place by the sweep's own kernel
+(:class:`~paint_lightning.interpolation.combine.InPlaceCombiner`), so what is exported is bit for
+bit what was evaluated: the start point's and end points' dtypes are handled as the sweep handles
+them, and integer tensors (BatchNorm's ``num_batches_tracked``) take one end point's value, never
+an interpolated one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from torch import Tensor
+
+from paint_lightning.engine.protocol import Patchable, patch_tensors, reshard
+from paint_lightning.interpolation.combine import InPlaceCombiner
+from paint_lightning.interpolation.mix import Mix
+
+
+def state_at_mix(
+    model: Patchable,
+    mix: Mix,
+    ends: Sequence[Mapping[str, Tensor]] | None = None,
+    state_dict: Callable[[], Mapping[str, Tensor]] | None = None,
+) -> dict[str, Tensor]:
+    """The model's full state dict (CPU copies) with its tower at ``mix``; the model is left as it was.
+
+    With the live tower as the one end point (``ends=None``) and the start point as the other,
+    ``Mix.of(a)`` gives ``(1 - a) * zero_shot + a * fine_tuned`` for every floating-point tensor of
+    the tower; every other tensor of the model is copied as it is.
+
+    Args:
+        model: The model (:class:`~paint_lightning.engine.protocol.Patchable` with a ``state_dict``).
+        mix: The coefficients, one per end point.
+        ends: End points other than the live weights (several fine-tuned towers, a merged or a
+            weight-averaged one), named as :func:`~paint_lightning.engine.protocol.patch_tensors` names them.
+        state_dict: What reads the full state dict while the tower holds the mix (default
+            ``model.state_dict``); ``trainer.strategy.lightning_module_state_dict`` gathers a sharded
+            model (then every process must call this, and rank 0 gets the whole dict).
+
+    Raises:
+        ValueError: When ``mix`` does not fit the end points or the tower's parameter groups.
+    """
+    read = state_dict if state_dict is not None else model.state_dict  # type: ignore[attr-defined]
+    live, start = patch_tensors(model)
+    with InPlaceCombiner(live, start, ends, after_write=lambda: reshard(model)) as combiner:
+        combiner.set(mix)
+        return {key: value.detach().to("cpu", copy=True) for key, value in read().items()}

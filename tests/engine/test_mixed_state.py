@@ -1,0 +1,96 @@
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from paint_lightning.engine.mixed_state import state_at_mix
+from paint_lightning.interpolation.mix import Mix
+
+
+class Toy(nn.Module):
+    """A patchable model: a tower with a BatchNorm (an int64 buffer), its start point, a head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.tower = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
+        self.start = copy.deepcopy(self.tower)
+        self.head = nn.Linear(3, 2)
+        with torch.no_grad():
+            for p in self.tower.parameters():
+                p.add_(torch.randn_like(p))
+            self.tower[1].running_mean.add_(1.0)
+        self.tower[1].num_batches_tracked.fill_(7)
+        self.start[1].num_batches_tracked.fill_(2)
+        self.task_specs = []
+
+    def patch_towers(self) -> tuple[nn.Module, nn.Module]:
+        return self.tower, self.start
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3, 0.75, 1.0])
+def test_state_at_mix_is_paints_formula_per_tensor(alpha) -> None:
+    model = Toy()
+    zs = {k: v.clone() for k, v in model.start.state_dict().items()}
+    ft = {k: v.clone() for k, v in model.tower.state_dict().items()}
+    state = state_at_mix(model, Mix.of(alpha))
+    assert state.keys() == model.state_dict().keys()
+    for name in zs:
+        got = state[f"tower.{name}"]
+        if zs[name].is_floating_point():
+            torch.testing.assert_close(got, (1 - alpha) * zs[name] + alpha * ft[name], rtol=1e-6, atol=1e-6)
+        else:  # integers are never interpolated: the end point's as soon as its coefficient is positive
+            assert torch.equal(got, ft[name] if alpha > 0 else zs[name])
+    for end, exact in ((0.0, zs), (1.0, ft)):  # the end points come back bit for bit
+        if alpha == end:
+            assert all(torch.equal(state[f"tower.{k}"], v) for k, v in exact.items())
+
+
+def test_state_at_mix_copies_the_rest_and_leaves_the_model_as_it_was() -> None:
+    model = Toy()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    state = state_at_mix(model, Mix.of(0.5))
+    assert all(torch.equal(state[k], before[k]) for k in before if not k.startswith("tower."))
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    state["head.weight"].zero_()  # a copy, not the model's own tensor
+    assert torch.equal(model.head.weight, before["head.weight"])
+
+
+def test_state_at_mix_of_other_end_points_and_groups() -> None:
+    model = Toy()
+    zs = {k: v.clone() for k, v in model.start.state_dict().items()}
+    ends = [{k: v + 1.0 if v.is_floating_point() else v + 10 for k, v in zs.items()}, {k: v * 2 for k, v in zs.items()}]
+    state = state_at_mix(model, Mix.of(0.25, 0.5), ends)
+    for name, value in zs.items():
+        if value.is_floating_point():
+            expected = value + 0.25 * (ends[0][name] - value) + 0.5 * (ends[1][name] - value)
+            torch.testing.assert_close(state[f"tower.{name}"], expected, rtol=1e-6, atol=1e-6)
+        else:
+            assert torch.equal(state[f"tower.{name}"], ends[1][name])  # the largest coefficient's end point
+    with pytest.raises(ValueError, match="1 coefficient"):
+        state_at_mix(model, Mix.of(0.5), ends)
+
+
+def test_state_at_mix_reads_the_state_through_the_given_function() -> None:
+    model = Toy()
+    seen = []
+
+    def gathered() -> dict[str, torch.Tensor]:
+        seen.append(model.tower[0].weight.detach().clone())  # the tower holds the mix while it is read
+        return {"tower.0.weight": model.tower[0].weight}
+
+    state = state_at_mix(model, Mix.of(0.0), state_dict=gathered)
+    assert list(state) == ["tower.0.weight"] and torch.equal(seen[0], model.start[0].weight)
+    assert not torch.equal(model.tower[0].weight, model.start[0].weight)  # restored afterwards
+
+
+def test_state_at_mix_rounds_a_lower_precision_tower_once_from_float32() -> None:
+    model = Toy()
+    zs = {k: v.clone() for k, v in model.start.state_dict().items()}
+    model.tower.to(torch.bfloat16)
+    ft = {k: v.clone() for k, v in model.tower.state_dict().items()}
+    state = state_at_mix(model, Mix.of(0.3))
+    weight = state["tower.0.weight"]
+    expected = torch.lerp(zs["0.weight"], ft["0.weight"].float(), 0.3).to(torch.bfloat16)
+    assert weight.dtype == torch.bfloat16 and torch.equal(weight, expected)
