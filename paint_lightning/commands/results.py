@@ -24,7 +24,6 @@ from paint_lightning.callbacks.tensorboard import (
     sweep_scalars,
 )
 from paint_lightning.engine.mixed_state import state_at_mix
-from paint_lightning.engine.protocol import OpenCLIPExport
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.models.module import PaintModule
 from paint_lightning.models.patched_model import write_patched_model
@@ -68,11 +67,10 @@ def export_model(
 
     ``ends`` are the end points when they are not the model's live weights (``paint parallel``).
     """
-    state = state_at_mix(module, mix, ends)
     meta = {"mix": mix.to_json(), **metadata}
     if mix.is_scalar:
         meta.setdefault("alpha", mix.alpha)
-    exported = OpenCLIPExport(state, dict(module.model_cfg), dict(module.preprocess_cfg))
+    exported = module.export_open_clip(state_at_mix(module, mix, ends))
     return write_patched_model(module, exported, directory, meta)
 
 
