@@ -33,6 +33,8 @@ TRACEBACK_ENV = "PAINT_TRACEBACK"
 # Raised on purpose by the project (with a message for the user) when raised from its own code.
 _DELIBERATE = (ValueError, TypeError, RuntimeError, FloatingPointError, OSError)
 # A user's mistake wherever they come from (their paths, their Lightning flags, their GPU's memory).
+# Where Lightning checks the Trainer's flags as it is built.
+_TRAINER_SETUP = ("lightning", "pytorch", "trainer", "connectors")
 _ALWAYS_USER = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, argparse.ArgumentError)
 
 
@@ -122,6 +124,16 @@ def chain(err: BaseException) -> list[BaseException]:
     return out
 
 
+def _raised_in(err: BaseException, folder: tuple[str, ...]) -> bool:
+    """Whether a ``raise`` statement in a file under ``folder`` (path parts) raised ``err``."""
+    frames = traceback.extract_tb(err.__traceback__)
+    if not frames:
+        return False
+    parts = Path(frames[-1].filename).parts
+    inside = any(parts[i : i + len(folder)] == folder for i in range(len(parts)))
+    return inside and (frames[-1].line or "").lstrip().startswith("raise")
+
+
 def raised_by_project(err: BaseException) -> bool:
     """Whether a ``raise`` statement of this package raised ``err`` (not a failing operation in it).
 
@@ -162,6 +174,8 @@ def _is_user_library_error(err: BaseException) -> bool:
     name = type(err).__name__
     if name == "MisconfigurationException":  # Lightning: the user's trainer flags
         return True
+    if isinstance(err, ValueError) and err.__dict__.get("paint_exit_code") == 2 and _raised_in(err, _TRAINER_SETUP):
+        return True  # Lightning refusing a trainer flag while the Trainer is built (e.g. an unknown accelerator)
     if isinstance(err, ValueError) and "validate against any of the Union subtypes" in str(err):
         return True  # jsonargparse (older releases): a config value no type accepts, the reasons as text
     return name == "OutOfMemoryError"  # torch: the user's batch size

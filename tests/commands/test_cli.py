@@ -44,6 +44,16 @@ def test_bad_config_value_is_a_clear_error(tmp_path, capsys) -> None:
     assert "sweep.criterion" in capsys.readouterr().err
 
 
+def test_a_trainer_flag_lightning_refuses_is_one_line_not_a_bug(tmp_path, capsys) -> None:
+    args = ["fit", "--config", str(REPO / "tests/conf/tiny.yaml"), f"--trainer.default_root_dir={tmp_path}"]
+    with pytest.raises(SystemExit) as ended:
+        main([*args, "--trainer.accelerator=nonexistent"])
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]
+    assert ended.value.code == 2 and last.startswith("error: ") and "accelerator='nonexistent'" in last
+    assert "Traceback" not in err and "bug" not in err
+
+
 def test_python_dash_m_runs_the_cli() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "paint_lightning", "--help"], capture_output=True, text=True, timeout=120, check=False
