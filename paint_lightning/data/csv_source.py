@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 from typing import Any, Literal
 
 from torch.utils.data import Dataset
 
+from paint_lightning.data.file_identity import resolved_files
 from paint_lightning.data.labelled_files import LabelledFiles, files_fingerprint
 from paint_lightning.data.sources import ImageSource, Split, Transform
 
@@ -74,6 +76,7 @@ class CSVSource(ImageSource):
         self._samples: dict[str, list[tuple[str, int]]] = {}
         self._disjoint = False  # every split read and checked against the others
         self._derived: list[str] | None = None
+        self._fingerprints: dict[str, str] = {}  # split -> fingerprint, computed once
 
     @property
     def splits(self) -> tuple[Split, ...]:
@@ -115,8 +118,11 @@ class CSVSource(ImageSource):
         return [label for _, label in self._checked(split)]
 
     def fingerprint(self, split: Split) -> str:
-        """Hash of the class names and the sorted (path relative to the label file, label) rows."""
-        return files_fingerprint(split, self.classnames, self.dataset(split).relative_items())
+        """Hash of the class names and the sorted (path relative to the label file, label) rows (once per split)."""
+        if split not in self._fingerprints:
+            items = self.dataset(split).relative_items()  # type: ignore[attr-defined]
+            self._fingerprints[split] = files_fingerprint(split, self.classnames, items)
+        return self._fingerprints[split]
 
     def describe(self) -> dict[str, Any]:
         """Source and label files."""
@@ -159,16 +165,16 @@ class CSVSource(ImageSource):
         samples: list[tuple[str, int]] = []
         seen: dict[str, int] = {}
         missing: list[int] = []
-        for line, written, label in rows:
+        parent = str(file.parent)
+        resolved = resolved_files(os.path.join(parent, os.path.expanduser(written)) for _, written, _ in rows)
+        for (line, written, label), (key, is_file) in zip(rows, resolved, strict=True):
             target = self._label(str(label).strip(), index, names, f"{file} line {line}")
-            path = (file.parent / Path(written).expanduser()).resolve()
-            key = str(path)
             if key in seen:
                 raise ValueError(
                     f"{file} lines {seen[key]} and {line} both list {written!r}: duplicate rows; remove one."
                 )
             seen[key] = line
-            if not path.is_file():
+            if not is_file:
                 missing.append(line)
             samples.append((key, target))
         if missing:

@@ -9,8 +9,10 @@ from typing import Any, Literal
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 from torchvision.datasets import ImageFolder
+from torchvision.datasets.folder import IMG_EXTENSIONS, make_dataset
 
 from paint_lightning.data.file_identity import file_identities
+from paint_lightning.data.labelled_files import relative_items
 from paint_lightning.data.sources import ImageSource, Split, Transform, fingerprint_json
 
 log = logging.getLogger(__name__)
@@ -34,8 +36,10 @@ class ImageFolderSource(ImageSource):
         root: Folder holding one sub-folder per split.
         train_dir: Sub-folder of the train split.
         test_dir: Sub-folder of the test split.
-        on_bad_image: ``error`` stops at an unreadable image naming the file; ``skip`` drops
-            unreadable images (checked once, when the split is first built) and logs them.
+        on_bad_image: ``error`` stops at an unreadable image naming the file (nothing is decoded
+            before it is read); ``skip`` drops unreadable images and logs them: the split lengths
+            must be exact before training, so every image of a split is decoded once, when the
+            split is first built (once per run and split; ``error`` decodes nothing up front).
         templates: Recommended prompt templates for this data set (optional).
         val_dir: Sub-folder of an official validation split (optional); with it the task may use
             ``heldout_from: val`` to choose alpha on it instead of on a part of the train split.
@@ -60,6 +64,11 @@ class ImageFolderSource(ImageSource):
         self.on_bad_image = on_bad_image
         self.templates = templates
         self.allow_missing_classes = allow_missing_classes
+        # Each split is walked (and, with ``skip``, checked) once per source: a run asks for it often.
+        self._classes: list[str] | None = None
+        self._walked: dict[str, tuple[list[tuple[str, int]], bool]] = {}  # split -> (samples, allow_empty)
+        self._readable: dict[str, list[tuple[str, int]]] = {}  # split -> samples that decode (``skip``)
+        self._fingerprints: dict[str, str] = {}
         if not self.root.is_dir():
             raise ValueError(
                 f"source.root={root!r}: folder not found. Point it at a folder holding "
@@ -77,21 +86,35 @@ class ImageFolderSource(ImageSource):
         return [name.replace("_", " ") for name in self.class_folders()]
 
     def class_folders(self) -> list[str]:
-        """The train split's class folder names in label order (sorted)."""
-        return _subfolders(self._split_root("train"))
+        """The train split's class folder names in label order (sorted; listed once per source)."""
+        if self._classes is None:
+            self._classes = _subfolders(self._split_root("train"))
+        return list(self._classes)
 
     def dataset(self, split: Split, transform: Transform | None = None) -> Dataset:
-        """The split as a torchvision ``ImageFolder`` labelled by the train split's classes."""
-        folder = self._folder(split, transform)
+        """The split as a torchvision ``ImageFolder`` labelled by the train split's classes.
+
+        The split's folders are walked once per source (and, with ``on_bad_image: skip``, its
+        images checked once); later calls reuse that list.
+        """
+        samples, allow_empty = self._walk(split)
         if self.on_bad_image == "skip":
-            folder.drop_unreadable()
-        return folder
+            if split not in self._readable:
+                self._readable[split] = _readable(samples, self._split_root(split))
+            samples = self._readable[split]
+        return _CheckedImageFolder(str(self._split_root(split)), transform, self.class_folders(), samples, allow_empty)
 
     def image_ids(self, split: Split) -> list[str]:
         """The split's image paths, folders resolved (unreadable images included: nothing is decoded)."""
-        return file_identities(path for path, _ in self._folder(split, None).samples)
+        return file_identities(path for path, _ in self._walk(split)[0])
 
-    def _folder(self, split: Split, transform: Transform | None) -> _CheckedImageFolder:
+    def _walk(self, split: Split) -> tuple[list[tuple[str, int]], bool]:
+        """The split's ``(path, label)`` files in ``ImageFolder`` order, and whether classes may lack files."""
+        if split not in self._walked:
+            self._walked[split] = self._list(split)
+        return self._walked[split]
+
+    def _list(self, split: Split) -> tuple[list[tuple[str, int]], bool]:
         split_root = self._split_root(split)
         classes = self.class_folders()
         missing: list[str] = []
@@ -116,7 +139,8 @@ class ImageFolderSource(ImageSource):
                     "%s: the %s split has no folder for classes %s; evaluating without them.", self.root, split, missing
                 )
         try:
-            return _CheckedImageFolder(str(split_root), transform, classes, allow_empty=bool(missing))
+            index = {name: i for i, name in enumerate(classes)}
+            return make_dataset(str(split_root), index, IMG_EXTENSIONS, None, bool(missing)), bool(missing)
         except FileNotFoundError as err:
             raise ValueError(
                 f"source.root={str(self.root)!r}, {split} split: {err}. Add images or remove the folder."
@@ -127,11 +151,17 @@ class ImageFolderSource(ImageSource):
         return list(self.dataset(split).targets)  # type: ignore[attr-defined]
 
     def fingerprint(self, split: Split) -> str:
-        """Hash of the class folders and the sorted (path relative to the split folder, label) list."""
-        folder = self.dataset(split)
-        base = self._split_root(split)
-        items = [(Path(path).relative_to(base).as_posix(), label) for path, label in folder.samples]  # type: ignore[attr-defined]
-        return fingerprint_json({"classes": self.class_folders(), "split": split, "items": sorted(items)})
+        """Hash of the class folders and the sorted (path relative to the split folder, label) list.
+
+        Computed once per source and split (the files are not expected to change during a run).
+        """
+        if split not in self._fingerprints:
+            folder = self.dataset(split)
+            base = self._split_root(split)
+            items = relative_items(folder.samples, base)  # type: ignore[attr-defined]
+            payload = {"classes": self.class_folders(), "split": split, "items": sorted(items)}
+            self._fingerprints[split] = fingerprint_json(payload)
+        return self._fingerprints[split]
 
     def describe(self) -> dict[str, Any]:
         """Source and root."""
@@ -166,14 +196,25 @@ def _subfolders(path: Path) -> list[str]:
 
 
 class _CheckedImageFolder(ImageFolder):
-    """``ImageFolder`` with fixed classes whose errors name the file that could not be read."""
+    """``ImageFolder`` over a listed split (fixed classes, no walk); its errors name the unreadable file."""
 
-    def __init__(self, root: str, transform: Transform | None, classes: list[str], allow_empty: bool) -> None:
+    def __init__(
+        self,
+        root: str,
+        transform: Transform | None,
+        classes: list[str],
+        samples: list[tuple[str, int]],
+        allow_empty: bool,
+    ) -> None:
         self._fixed_classes = list(classes)
+        self._listed = samples
         super().__init__(root, transform=transform, allow_empty=allow_empty)
 
     def find_classes(self, directory: str) -> tuple[list[str], dict[str, int]]:
         return list(self._fixed_classes), {name: i for i, name in enumerate(self._fixed_classes)}
+
+    def make_dataset(self, *args: Any, **kwargs: Any) -> list[tuple[str, int]]:
+        return list(self._listed)  # walked once by ImageFolderSource
 
     def __getitem__(self, index: int) -> Any:
         path, _ = self.samples[index]
@@ -185,17 +226,18 @@ class _CheckedImageFolder(ImageFolder):
                 "source.on_bad_image=skip to drop unreadable images."
             ) from err
 
-    def drop_unreadable(self) -> None:
-        keep = []
-        for path, label in self.samples:
-            try:
-                with Image.open(path) as image:
-                    image.load()
-                keep.append((path, label))
-            except (OSError, UnidentifiedImageError, SyntaxError) as err:
-                log.warning("Skipping unreadable image %s (%s).", path, err)
-        dropped = len(self.samples) - len(keep)
-        if dropped:
-            log.warning("Skipped %d unreadable images under %s.", dropped, self.root)
-        self.samples = self.imgs = keep
-        self.targets = [label for _, label in keep]
+
+def _readable(samples: list[tuple[str, int]], root: Path) -> list[tuple[str, int]]:
+    """``samples`` without the images that cannot be decoded (each logged)."""
+    keep = []
+    for path, label in samples:
+        try:
+            with Image.open(path) as image:
+                image.load()
+            keep.append((path, label))
+        except (OSError, UnidentifiedImageError, SyntaxError) as err:
+            log.warning("Skipping unreadable image %s (%s).", path, err)
+    dropped = len(samples) - len(keep)
+    if dropped:
+        log.warning("Skipped %d unreadable images under %s.", dropped, root)
+    return keep

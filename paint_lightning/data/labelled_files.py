@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -43,13 +44,33 @@ class LabelledFiles(Dataset):
 
     def relative_items(self) -> list[tuple[str, int]]:
         """``(path relative to base, label)`` pairs, sorted (paths outside ``base`` stay absolute)."""
-        items = []
-        for path, label in self.samples:
-            rel = Path(path)
-            if self.base is not None and rel.is_relative_to(self.base):
-                rel = rel.relative_to(self.base)
-            items.append((rel.as_posix(), label))
-        return sorted(items)
+        return sorted(relative_items(self.samples, self.base))
+
+
+def relative_items(samples: Sequence[tuple[str, int]], base: Path | None) -> list[tuple[str, int]]:
+    """``(path relative to base, label)`` in ``samples`` order; paths outside ``base`` (or all, without one) as given.
+
+    Paths are POSIX strings, as ``Path(path).relative_to(base).as_posix()`` gives them; paths that
+    start with ``base`` as a string take a fast path (no ``Path`` object per file).
+    """
+    prefix = None if base is None else str(base).rstrip(os.sep) + os.sep
+    items = []
+    for path, label in samples:
+        if prefix is not None and prefix != os.sep and path.startswith(prefix) and _plain(path, len(prefix)):
+            rel = path[len(prefix) :]
+            items.append((rel if os.sep == "/" else rel.replace(os.sep, "/"), label))
+            continue
+        full = Path(path)
+        if base is not None and full.is_relative_to(base):
+            full = full.relative_to(base)
+        items.append((full.as_posix(), label))
+    return items
+
+
+def _plain(path: str, start: int) -> bool:
+    """Whether ``path[start:]`` is already normal (what ``Path`` would leave unchanged)."""
+    tail = path[start:]
+    return bool(tail) and "//" not in tail and not tail.endswith("/") and "/./" not in f"/{tail}/"
 
 
 def files_fingerprint(split: str, classnames: Sequence[str], items: Sequence[tuple[str, int]], **extra: Any) -> str:
