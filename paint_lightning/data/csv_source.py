@@ -77,6 +77,7 @@ class CSVSource(ImageSource):
         self._disjoint = False  # every split read and checked against the others
         self._derived: list[str] | None = None
         self._fingerprints: dict[str, str] = {}  # split -> fingerprint, computed once
+        self._read_rows: dict[str, list[_Row]] = {}
 
     @property
     def splits(self) -> tuple[Split, ...]:
@@ -94,7 +95,7 @@ class CSVSource(ImageSource):
                 "(a list, or a text file with one name per line)."
             )
         if self._derived is None:
-            rows = self._read("train")
+            rows = self._rows("train")
             if not rows:
                 raise ValueError(
                     f"{self.files['train']}: no rows (only a header); list the train images, one "
@@ -161,7 +162,7 @@ class CSVSource(ImageSource):
         file = self.files[split]
         names = self.classnames
         index = {name: i for i, name in enumerate(names)}
-        rows = self._read(split)
+        rows = self._rows(split)
         samples: list[tuple[str, int]] = []
         seen: dict[str, int] = {}
         missing: list[int] = []
@@ -222,6 +223,12 @@ class CSVSource(ImageSource):
                     f"({other}); the splits must not share images (alpha and test accuracy would be measured on "
                     "training images). Remove it from one of them."
                 )
+
+    def _rows(self, split: str) -> list[_Row]:
+        """The split's rows, read once (the train file gives both the class names and the train rows)."""
+        if split not in self._read_rows:
+            self._read_rows[split] = self._read(split)
+        return self._read_rows[split]
 
     def _read(self, split: str) -> list[_Row]:
         file = self.files[split]
