@@ -129,3 +129,34 @@ def test_merge_memory_reports_flat_and_streamed_per_method():
     # The point of streaming: TIES no longer builds every task vector and their flat concatenation.
     assert 0 < streamed < flat
     assert flat_s >= 0 and streamed_s >= 0
+
+
+@pytest.mark.slow
+def test_startup_reports_the_cost_per_file_of_both_sources_and_the_projection():
+    import startup
+
+    lines = startup.run(400).report().splitlines()
+    assert lines[0] == "[startup]"
+    details = dict(line.strip().split(": ", 1) for line in lines[1:-1])
+    assert list(details) == ["set-up", "folder", "csv"]
+    assert details["set-up"] == "100 and 400 tiny PNG files (train + test), folder and CSV sources"
+    per_file = []
+    for kind in ("folder", "csv"):
+        figures = _figure(
+            rf"{NUMBER} s for 400 files = {NUMBER} us/file \(construct {NUMBER}, setup {NUMBER}, provenance {NUMBER}, "
+            rf"first_batch {NUMBER} s\); {NUMBER} s for 100 = {NUMBER} us/file; growth {NUMBER}x per file; "
+            rf"peak \+{NUMBER} MiB = {NUMBER} B/file; 1.28M files: {NUMBER} s, {NUMBER} GiB",
+            details[kind],
+        )
+        total, us, *stages, small, small_us, growth, mib, per_b, projected_s, projected_gib = figures
+        # Seconds are printed to the millisecond, microseconds per file to a tenth.
+        assert us == pytest.approx(total * 1e6 / 400, abs=0.0005e6 / 400 + 0.05)
+        assert small_us == pytest.approx(small * 1e6 / 100, abs=0.0005e6 / 100 + 0.05)
+        assert sum(stages) == pytest.approx(total, abs=0.003) and growth == pytest.approx(us / small_us, abs=0.02)
+        assert projected_s == pytest.approx(us * startup.IMAGENET / 1e6, rel=0.01, abs=1)
+        assert per_b == pytest.approx(mib * 2**20 / 400, abs=0.05 * 2**20 / 400 + 1) and projected_gib >= 0
+        per_file.append(us)
+    final = re.fullmatch(r"startup (\d+(?:\.\d+)?)us <= 40\.0us (OK|MISS)", lines[-1])
+    assert final is not None, lines[-1]
+    assert float(final[1]) == pytest.approx(max(per_file), abs=0.06)
+    assert final[2] == ("OK" if float(final[1]) <= startup.TARGET else "MISS")
