@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from pathlib import Path
 
 from lightning.pytorch import Callback, LightningModule, Trainer
@@ -18,12 +19,20 @@ class KillRank(Callback):
         epoch: The epoch in which it dies.
         when: ``training`` (at the start of the epoch's first training batch) or ``sweep`` (inside
             that epoch's sweep, as the first chunk of mixes is counted).
+        stamp: A file to write the time of the kill into (``time.time()``).
     """
 
-    def __init__(self, rank: int = 1, epoch: int = 0, when: str = "training") -> None:
+    def __init__(self, rank: int = 1, epoch: int = 0, when: str = "training", stamp: str | None = None) -> None:
         self.rank = rank
         self.epoch = epoch
         self.when = when
+        self.stamp = stamp
+
+    def die(self) -> None:
+        """Writes the time, then SIGKILLs this process."""
+        if self.stamp is not None:
+            Path(self.stamp).write_text(repr(time.time()))
+        os.kill(os.getpid(), signal.SIGKILL)
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         if self.when != "sweep" or trainer.global_rank != self.rank:
@@ -34,14 +43,14 @@ class KillRank(Callback):
 
         def dying_count(sweeper: Sweeper, *args: object, **kwargs: object) -> object:
             if trainer.current_epoch == probe.epoch:
-                os.kill(os.getpid(), signal.SIGKILL)
+                probe.die()
             return count(sweeper, *args, **kwargs)
 
         Sweeper.count = dying_count  # type: ignore[method-assign]
 
     def on_train_batch_start(self, trainer: Trainer, pl_module: LightningModule, batch: object, index: int) -> None:
         if self.when == "training" and trainer.global_rank == self.rank and trainer.current_epoch == self.epoch:
-            os.kill(os.getpid(), signal.SIGKILL)
+            self.die()
 
 
 class ExportCopies(Callback):
