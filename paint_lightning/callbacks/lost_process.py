@@ -104,6 +104,9 @@ def patient_launcher(trainer: Trainer, grace_s: float) -> bool:
         children = getattr(thread, "_child_processes", None)
         if thread.name != _OBSERVER or terminate is None or children is None:
             continue
+        found = True
+        if hasattr(thread, "paint_grace_s"):  # once per observer, however many runs
+            continue
 
         def later(terminate: Any = terminate, children: list[Any] = children) -> None:
             time.sleep(grace_s)  # the main thread reports the failure and exits first, ending this thread
@@ -115,7 +118,7 @@ def patient_launcher(trainer: Trainer, grace_s: float) -> bool:
             terminate()
 
         thread._terminate_all = later  # type: ignore[attr-defined]
-        found = True
+        thread.paint_grace_s = grace_s  # type: ignore[attr-defined]
     return found
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from lightning.pytorch.trainer.states import TrainerFn
 
-from paint_lightning.callbacks.lost_process import lost_process_reason
+from paint_lightning.callbacks.lost_process import lost_process_reason, patient_launcher
 from paint_lightning.commands.failures import user_message
 from tests.test_distributed import DDP, TINY, _paint, _reports, _sweep_view
 
@@ -39,6 +42,46 @@ def test_the_line_attached_to_the_exception_is_what_the_command_prints() -> None
     assert user_message(err) is None  # a bare gloo error is not the user's mistake...
     err.__dict__["paint_message"] = "process 1 of 2 stopped (connection reset by peer) during training"
     assert user_message(err) == err.__dict__["paint_message"]  # ...but a dead process, named, is said in one line
+
+
+class _Observer(threading.Thread):
+    """Stands for Lightning's thread watching the processes it started."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True, name="child-process-observer")
+        self._child_processes = [SimpleNamespace(returncode=-9)]
+        self.stop = threading.Event()
+        self.terminated: list[float] = []
+
+    def run(self) -> None:
+        self.stop.wait()
+
+    def _terminate_all(self) -> None:
+        self.terminated.append(time.monotonic())
+
+
+def test_the_launcher_waits_before_it_kills_and_says_why_if_the_survivor_hangs(capsys) -> None:
+    observer = _Observer()
+    observer.start()
+    trainer = SimpleNamespace(
+        world_size=2,
+        global_rank=0,
+        current_epoch=3,
+        state=SimpleNamespace(fn=TrainerFn.FITTING),
+        checkpoint_callback=SimpleNamespace(last_model_path="", best_model_path="/run/epoch=2.ckpt"),
+    )
+    try:
+        assert patient_launcher(trainer, 0.2)  # type: ignore[arg-type]
+        assert patient_launcher(trainer, 0.2)  # type: ignore[arg-type]  # a second run does not wait twice
+        start = time.monotonic()
+        observer._terminate_all()
+        assert len(observer.terminated) == 1 and 0.2 <= observer.terminated[0] - start < 0.4
+    finally:
+        observer.stop.set()
+    assert capsys.readouterr().err.strip() == (
+        "error: process 1 of 2 stopped (killed by signal 9) during training at epoch 3; resume with --ckpt_path "
+        "/run/epoch=2.ckpt (the survivors did not stop by themselves)"
+    )
 
 
 def _killed_fit(root: Path, when: str, *extra: str) -> tuple[int, str, float]:
