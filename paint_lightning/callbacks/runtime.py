@@ -155,12 +155,14 @@ class SweepRuntime:
         return tally.reduced(self._reduce("sum")).column(FINE_TUNED)
 
     def full_state(self, mix: Mix) -> dict[str, Tensor]:
-        """The module's full state dict (CPU copies) with the tower at ``mix``.
+        """The module's full state dict (CPU copies) with the tower at ``mix``, on rank 0.
 
-        Collective: every process must call it (a sharded model is gathered); rank 0 gets the
-        whole dict. The weights are written by the same in-place code the sweep evaluates with.
+        Collective: every process must call it (a sharded model is gathered). Rank 0 gets the
+        whole dict; the other processes, which write nothing, keep no host copy and get an empty
+        dict. The weights are written by the same in-place code the sweep evaluates with.
         """
-        return state_at_mix(self.model, mix, self.ends(), self.trainer.strategy.lightning_module_state_dict)
+        read = self.trainer.strategy.lightning_module_state_dict
+        return state_at_mix(self.model, mix, self.ends(), read, keep=self.trainer.is_global_zero)
 
     def _gather(self) -> Callable[[Tensor], Tensor]:
         strategy = self.trainer.strategy

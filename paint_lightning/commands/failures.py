@@ -105,6 +105,9 @@ def exit_code(err: BaseException) -> int:
 def user_message(err: BaseException) -> str | None:
     """The message for the user if ``err`` is a user's mistake, else ``None`` (a bug)."""
     links = chain(err)
+    for link in links:  # a message the run attached (callbacks/lost_process.py: another process stopped)
+        if isinstance(link.__dict__.get("paint_message"), str):
+            return link.__dict__["paint_message"]
     for link in links:  # outermost first: the project's own message carries the most context
         if isinstance(link, UserError) or (isinstance(link, _DELIBERATE) and raised_by_project(link)):
             return clean(str(link))

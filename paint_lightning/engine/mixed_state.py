@@ -25,6 +25,7 @@ def state_at_mix(
     mix: Mix,
     ends: Sequence[Mapping[str, Tensor]] | None = None,
     state_dict: Callable[[], Mapping[str, Tensor]] | None = None,
+    keep: bool = True,
 ) -> dict[str, Tensor]:
     """The model's full state dict (CPU copies) with its tower at ``mix``; the model is left as it was.
 
@@ -40,6 +41,9 @@ def state_at_mix(
         state_dict: What reads the full state dict while the tower holds the mix (default
             ``model.state_dict``); ``trainer.strategy.lightning_module_state_dict`` gathers a sharded
             model (then every process must call this, and rank 0 gets the whole dict).
+        keep: Whether to copy the state to host memory. A process that writes nothing (not rank 0)
+            passes ``False``: it still reads the state (a sharded model's gather is collective) but
+            keeps no copy, and gets an empty dict.
 
     Raises:
         ValueError: When ``mix`` does not fit the end points or the tower's parameter groups.
@@ -48,4 +52,5 @@ def state_at_mix(
     live, start = patch_tensors(model)
     with InPlaceCombiner(live, start, ends, after_write=lambda: reshard(model)) as combiner:
         combiner.set(mix)
-        return {key: value.detach().to("cpu", copy=True) for key, value in read().items()}
+        state = read()
+        return {key: value.detach().to("cpu", copy=True) for key, value in state.items()} if keep else {}
