@@ -31,11 +31,12 @@ from torch import Tensor
 from paint_lightning.commands import config as cfg
 from paint_lightning.commands.console import write_line
 from paint_lightning.commands.failures import config_phase
+from paint_lightning.commands.parallel_report import add_normalised, comparison, patched_by, references
 from paint_lightning.commands.paths import check_output_dir
 from paint_lightning.commands.results import export_model, next_directory, task_metadata
 from paint_lightning.commands.run_data import check_run_data
 from paint_lightning.engine.alpha_sweep import sweep_alphas
-from paint_lightning.engine.evaluation import mix_on_test
+from paint_lightning.engine.evaluation import mixes_on_test
 from paint_lightning.engine.local_measure import measure, prepare_data, resolve_device
 from paint_lightning.engine.parallel_search import end_point_device, parallel_search, zero
 from paint_lightning.engine.protocol import patch_tensors
@@ -145,12 +146,18 @@ def run_parallel(init: Any) -> Path:
         methods[method] = {"mix": swept["selected_alpha"], "objective": swept["objective"][index], "sweep": swept}
         write_line(f"{method}: coefficient {swept['selected_alpha']:g} chosen on held-out data")
     for method, entry in methods.items():
-        entry["test"] = _test(
-            module, datamodule, device, chunk, method_ends[method], Mix.from_json(entry["mix"]), roles
+        (entry["test"],) = _test(
+            module, datamodule, device, chunk, method_ends[method], [Mix.from_json(entry["mix"])], roles
         )
-    zero_test = _test(module, datamodule, device, chunk, ends, zero(len(ends)), roles)
-    print(comparison(methods, zero_test, roles))
-    result.update({"methods": methods, "zero_shot_test": zero_test})
+    singles = [Mix.of(*[float(i == j) for j in range(len(ends))]) for i in range(len(ends))]
+    zero_test, *single_tests = _test(module, datamodule, device, chunk, ends, [zero(len(ends)), *singles], roles)
+    owners = patched_by([run.provenance for run in runs], [run.report for run in runs])
+    refs = references(roles, owners, single_tests, zero_test)
+    run_tests = dict(zip(names, single_tests, strict=True))
+    for test in [zero_test, *single_tests, *(entry["test"] for entry in methods.values())]:
+        add_normalised(test, refs)
+    print(comparison(methods, zero_test, run_tests))
+    result.update({"methods": methods, "zero_shot_test": zero_test, "fine_tuned_test": run_tests})
     write_json(out / "parallel_report.json", result)
     best = init.export_method or max(methods, key=lambda m: (methods[m]["objective"] or float("-inf"), m == "parallel"))
     if best not in methods:
@@ -186,25 +193,13 @@ def merge_options(methods: Sequence[str], text: str) -> dict[str, dict[str, Any]
     return {method: asdict(parse_options(method, given.get(method, {}), "--merge_options")) for method in methods}
 
 
-def _test(module: Any, datamodule: Any, device: Any, chunk: int, ends: Any, mix: Mix, roles: Mapping[str, str]) -> dict:
-    return mix_on_test(measure(module, datamodule, "test", device, chunk, ends), roles, mix)
+def _test(
+    module: Any, datamodule: Any, device: Any, chunk: int, ends: Any, mixes: Sequence[Mix], roles: Mapping[str, str]
+) -> list[dict]:
+    return mixes_on_test(measure(module, datamodule, "test", device, chunk, ends), roles, mixes)
 
 
-def comparison(methods: Mapping[str, Mapping[str, Any]], zero_test: Mapping[str, Any], roles: Mapping[str, str]) -> str:
-    """The report's table: per method, its coefficients, held-out objective and mean test accuracies."""
-
-    def mean(test: Mapping[str, Any], role: str) -> str:
-        values = [row["accuracy"] for row in test.values() if row["role"] == role]
-        return f"{sum(values) / len(values):.2f}" if values else "-"
-
-    lines = [
-        "Parallel patching vs merges (coefficients chosen on held-out data; test accuracy %)",
-        f"{'method':<16}  {'coefficients':<18}  {'objective':>9}  {'test patch':>10}  {'test support':>12}",
-        f"{'zero-shot':<16}  {'0':<18}  {'-':>9}  {mean(zero_test, 'patch'):>10}  {mean(zero_test, 'support'):>12}",
-    ]
-    for name, entry in methods.items():
-        label = Mix.from_json(entry["mix"]).label()
-        objective = f"{entry['objective']:.2f}" if entry["objective"] is not None else "-"
-        patch, support = mean(entry["test"], "patch"), mean(entry["test"], "support")
-        lines.append(f"{name:<16}  {label:<18}  {objective:>9}  {patch:>10}  {support:>12}")
-    return "\n".join(lines)
+def _test(
+    module: Any, datamodule: Any, device: Any, chunk: int, ends: Any, mixes: Sequence[Mix], roles: Mapping[str, str]
+) -> list[dict]:
+    return mixes_on_test(measure(module, datamodule, "test", device, chunk, ends), roles, mixes)

@@ -1,8 +1,8 @@
 """The test evaluation: zero-shot, fine-tuned and patched accuracy on every test split, in one pass.
 
 :func:`compare_on_test` is what ``paint fit``/``paint test`` (through the sweep callback) and
-``paint sweep`` report; :func:`mix_on_test` is the same measurement for one mix of other end
-points (``paint parallel``: each method's chosen mix, and the start point).
+``paint sweep`` report; :func:`mixes_on_test` is the same measurement for mixes of other end
+points (``paint parallel``: each method's chosen mix, each run, and the start point).
 """
 
 from __future__ import annotations
@@ -45,16 +45,19 @@ def compare_on_test(
     return test_record(roles, table, alpha), table
 
 
-def mix_on_test(measure: Measure, roles: Mapping[str, str], mix: Mix) -> dict[str, dict[str, Any]]:
-    """Test accuracy (%) and its standard error per task at one mix: ``{task: {role, accuracy, stderr}}``.
+def mixes_on_test(measure: Measure, roles: Mapping[str, str], mixes: Sequence[Mix]) -> list[dict[str, dict[str, Any]]]:
+    """Test accuracy (%) and its standard error per task at each mix, in one pass.
+
+    Returns one ``{task: {role, accuracy, stderr}}`` per mix, in order.
 
     Args:
-        measure: Counts of a list of mixes over the test sets, with the end points ``mix`` combines.
+        measure: Counts of a list of mixes over the test sets, with the end points the mixes combine.
         roles: Task name -> role, in report order.
-        mix: The mix to measure.
+        mixes: The mixes to measure.
     """
     table: dict[Mix, TaskCounts] = {}
-    measure_missing(table, measure, [mix])
-    return {
-        t: {"role": r, "accuracy": table[mix].accuracy(t), "stderr": table[mix].stderr(t)} for t, r in roles.items()
-    }
+    measure_missing(table, measure, list(mixes))
+    return [
+        {t: {"role": r, "accuracy": table[m].accuracy(t), "stderr": table[m].stderr(t)} for t, r in roles.items()}
+        for m in mixes
+    ]

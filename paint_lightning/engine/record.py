@@ -16,6 +16,7 @@ from paint_lightning.engine.paired_record import paired_selection
 from paint_lightning.engine.sweep_settings import SweepSettings
 from paint_lightning.interpolation.mix import FINE_TUNED, ZERO_SHOT, Mix
 from paint_lightning.selection.criteria import limits_at, mean_or_nan, mean_or_none, objective, select_alpha
+from paint_lightning.selection.normalised import normalised_row, reference_of
 from paint_lightning.selection.uncertainty import (
     interval_text,
     mean_interval,
@@ -143,7 +144,12 @@ def summary_line(record: Mapping[str, Any]) -> str:
 
 
 def test_record(roles: Mapping[str, str], table: Mapping[Mix, TaskCounts], alpha: float | None) -> dict[str, Any]:
-    """Zero-shot, fine-tuned and patched (alpha*) test accuracy per task, with standard errors and intervals."""
+    """Zero-shot, fine-tuned and patched (alpha*) test accuracy per task, with standard errors and intervals.
+
+    Each row also holds the patched accuracy normalised (``normalised``, %) by its reference
+    (``normalised_to``: the fine-tuned model for patch tasks, the start for the others; see
+    :mod:`~paint_lightning.selection.normalised`).
+    """
     patched = table[Mix.of(alpha)] if alpha is not None else None
     rows = {}
     for name, role in roles.items():
@@ -164,35 +170,51 @@ def test_record(roles: Mapping[str, str], table: Mapping[Mix, TaskCounts], alpha
                 "patched": list(patched.interval(name)) if patched is not None else None,
             },
         }
+        row["normalised"] = normalised_row(row)
+        row["normalised_to"] = reference_of(role)
         rows[name] = row
     return {"alpha": alpha, "tasks": rows}
 
 
 def final_table(rows: Mapping[str, Mapping[str, Any]], alpha: float, split: str, start: str = "zero-shot") -> str:
-    """Plain-text table of zero-shot / fine-tuned / patched accuracy per task, and each role's mean.
+    """Plain-text table of zero-shot / fine-tuned / patched / normalised accuracy per task, and each role's mean.
 
-    ``start`` heads the alpha = 0 column (``start`` when the run began from a patched model).
+    ``start`` heads the alpha = 0 column (``start`` when the run began from a patched model). The
+    normalised column is the patched accuracy as a share of its reference
+    (:mod:`~paint_lightning.selection.normalised`); each role's mean is the mean of its tasks' shares.
     """
     width = max([len(name) for name in rows] + [8])
     roles = [role for role in ROLES if any(row["role"] == role for row in rows.values())]
     role_width = max([len(role) for role in roles] + [7])
+    keys = ("zero_shot", "fine_tuned", "patched", "normalised")
     lines = [
-        f"PAINT result on the {split} splits (alpha* = {alpha:g})",
-        f"{'task':<{width}}  {'role':<{role_width}}  {start:>9}  {'fine-tuned':>10}  {'patched':>7}",
+        f"PAINT result on the {split} splits (alpha* = {alpha:g}; {split} accuracy, %)",
+        f"{'task':<{width}}  {'role':<{role_width}}  {start:>9}  {'fine-tuned':>10}  {'patched':>7}  "
+        f"{'normalised':>10}",
     ]
+
+    def cells(values: Mapping[str, float | None]) -> str:
+        out = [f"{_cell(values[key]):>{size}}" for key, size in zip(keys, (9, 10, 7, 10), strict=True)]
+        return "  ".join(out)
+
     for name, row in rows.items():
-        lines.append(
-            f"{name:<{width}}  {row['role']:<{role_width}}  {row['zero_shot']:>9.2f}  "
-            f"{row['fine_tuned']:>10.2f}  {row['patched']:>7.2f}"
-        )
+        values = {**{key: row.get(key) for key in keys[:3]}, "normalised": normalised_row(row)}
+        lines.append(f"{name:<{width}}  {row['role']:<{role_width}}  {cells(values)}")
     for role in roles:
         chosen = [row for row in rows.values() if row["role"] == role]
-        means = {key: mean_or_nan(row[key] for row in chosen) for key in ("zero_shot", "fine_tuned", "patched")}
-        lines.append(
-            f"{'mean':<{width}}  {role:<{role_width}}  {means['zero_shot']:>9.2f}  "
-            f"{means['fine_tuned']:>10.2f}  {means['patched']:>7.2f}"
-        )
+        means = {key: mean_or_nan(row[key] for row in chosen) for key in keys[:3]}
+        shares = [normalised_row(row) for row in chosen]
+        means["normalised"] = None if None in shares else mean_or_none(shares)  # type: ignore[arg-type]
+        lines.append(f"{'mean':<{width}}  {role:<{role_width}}  {cells(means)}")
+    others = " and ".join(role for role in roles if role != "patch")
+    text = {"fine_tuned": "fine-tuned on patch tasks", "zero_shot": f"{start} on {others} tasks"}
+    refs = sorted({reference_of(role) for role in roles})
+    lines.append("normalised: patched / " + ", patched / ".join(text[ref] for ref in refs) + " (%)")
     return "\n".join(lines)
+
+
+def _cell(value: float | None) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:.2f}"
 
 
 def run_report(

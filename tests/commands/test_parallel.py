@@ -45,6 +45,17 @@ def test_parallel_patching_of_two_runs_searches_the_grid_and_exports_the_best(ti
     _state, meta = load_patched(out)
     assert meta["method"] == "parallel" and meta["mix"] == report["selected_mix"]
     assert "Parallel patching vs merges" in capsys.readouterr().out
+    # Normalised test accuracy: a patch task by the run fine-tuned on it, a support task by zero-shot.
+    tests, own = report["methods"]["parallel"]["test"], report["fine_tuned_test"]
+    assert tests["patches"]["normalised"] == pytest.approx(
+        100 * tests["patches"]["accuracy"] / own["run0"]["patches"]["accuracy"]
+    )
+    assert tests["shades"]["normalised"] == pytest.approx(
+        100 * tests["shades"]["accuracy"] / own["run1"]["shades"]["accuracy"]
+    )
+    assert own["run0"]["patches"]["normalised"] == pytest.approx(100.0)
+    zero = report["zero_shot_test"]["other"]["accuracy"]
+    assert tests["other"]["normalised"] == pytest.approx(100 * tests["other"]["accuracy"] / zero)
 
 
 def test_parallel_refuses_runs_of_another_start_point(tiny_run, tmp_path, capsys):

@@ -68,12 +68,13 @@ def test_tables_keep_their_layout_without_transfer_tasks() -> None:
         "shapes": {"role": "support", "zero_shot": 87.3, "fine_tuned": 57.7, "patched": 82.1},
     }
     assert final_table(rows, 0.4, "test").splitlines() == [
-        "PAINT result on the test splits (alpha* = 0.4)",
-        "task      role     zero-shot  fine-tuned  patched",
-        "digits    patch        43.25       97.25    83.00",
-        "shapes    support      87.30       57.70    82.10",
-        "mean      patch        43.25       97.25    83.00",
-        "mean      support      87.30       57.70    82.10",
+        "PAINT result on the test splits (alpha* = 0.4; test accuracy, %)",
+        "task      role     zero-shot  fine-tuned  patched  normalised",
+        "digits    patch        43.25       97.25    83.00       85.35",
+        "shapes    support      87.30       57.70    82.10       94.04",
+        "mean      patch        43.25       97.25    83.00       85.35",
+        "mean      support      87.30       57.70    82.10       94.04",
+        "normalised: patched / fine-tuned on patch tasks, patched / zero-shot on support tasks (%)",
     ]
     record = {
         "selected_alpha": 0.5,

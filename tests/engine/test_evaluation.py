@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from paint_lightning.engine.counts import Counts
-from paint_lightning.engine.evaluation import compare_on_test, mix_on_test
+from paint_lightning.engine.evaluation import compare_on_test, mixes_on_test
 from paint_lightning.interpolation.mix import FINE_TUNED, ZERO_SHOT, Mix
 
 ROLES = {"new": "patch", "old": "support"}
@@ -59,10 +59,12 @@ def test_compare_on_test_without_alpha_reports_the_references_only() -> None:
     assert record["alpha"] is None and all(row["patched"] is None for row in record["tasks"].values())
 
 
-def test_mix_on_test_is_one_mix_of_any_end_points() -> None:
+def test_mixes_on_test_measures_mixes_of_any_end_points_in_one_pass() -> None:
     measure = Recorder()
-    mix = Mix.of(0.3, 0.6)
-    rows = mix_on_test(measure, ROLES, mix)
-    assert measure.passes == [[mix]]
-    assert rows["new"]["accuracy"] == pytest.approx(100.0 * _correct("new", mix) / TOTAL["new"])
-    assert rows["old"]["role"] == "support" and rows["old"]["stderr"] > 0
+    mixes = [Mix.of(0.3, 0.6), Mix.of(1.0, 0.0)]
+    rows = mixes_on_test(measure, ROLES, mixes)
+    assert measure.passes == [mixes]
+    for mix, row in zip(mixes, rows, strict=True):
+        assert row["new"]["accuracy"] == pytest.approx(100.0 * _correct("new", mix) / TOTAL["new"])
+    assert rows[0]["new"]["accuracy"] != rows[1]["new"]["accuracy"]
+    assert rows[0]["old"]["role"] == "support" and rows[0]["old"]["stderr"] > 0

@@ -165,10 +165,16 @@ def test_test_record_has_three_columns_per_task() -> None:
 def test_final_table_lists_tasks_then_each_roles_mean() -> None:
     rows = records.test_record({"p": "patch", "q": "patch", "s": "support"}, _table_with_q(), 0.5)["tasks"]
     lines = final_table(rows, 0.5, "test").splitlines()
-    assert lines[0] == "PAINT result on the test splits (alpha* = 0.5)"
-    firsts = [line.split()[:2] for line in lines[2:]]
+    assert lines[0] == "PAINT result on the test splits (alpha* = 0.5; test accuracy, %)"
+    firsts = [line.split()[:2] for line in lines[2:-1]]
     assert firsts == [["p", "patch"], ["q", "patch"], ["s", "support"], ["mean", "patch"], ["mean", "support"]]
-    assert lines[5].split()[2:] == ["60.00", "70.00", "75.00"]  # (50 + 70) / 2, (90 + 50) / 2, (80 + 70) / 2
+    # (50 + 70) / 2, (90 + 50) / 2, (80 + 70) / 2; normalised: (80 / 90 + 70 / 50) / 2 = (88.89 + 140) / 2
+    assert lines[5].split()[2:] == ["60.00", "70.00", "75.00", "114.44"]
+    assert lines[-1].startswith("normalised: patched / fine-tuned on patch tasks, patched / zero-shot on support")
+    assert rows["p"]["normalised"] == pytest.approx(100 * 80 / 90) and rows["p"]["normalised_to"] == "fine_tuned"
+    assert rows["s"]["normalised_to"] == "zero_shot" and rows["s"]["normalised"] == pytest.approx(
+        100 * rows["s"]["patched"] / rows["s"]["zero_shot"]
+    )
 
 
 def _table_with_q() -> dict[Mix, TaskCounts]:
