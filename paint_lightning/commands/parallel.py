@@ -13,15 +13,18 @@ under ``support``; ``sweep:`` gives the grid of each coefficient (``alphas``) an
 Parallel patching searches ``theta_0 + sum_i alpha_i (theta_i - theta_0)`` (full grid up to three
 runs, coordinate ascent beyond). Each ``--merge`` method builds one end point from the runs
 (:func:`~paint_lightning.interpolation.merges.merge_end_point`) whose coefficient is swept like
-alpha under the same criterion. The report compares them all on held-out and test data; the
-model exported is the best on held-out data (or ``--export_method``).
+alpha under the same criterion, from 0 to the top of the method's published range. With
+``--merge`` every method spends at most ``--budget`` held-out evaluations (default
+:data:`COMPARE_BUDGET`), so no method wins by searching more. The report compares them all on
+held-out and test data, absolute and normalised; the model exported is the best on held-out data
+(or ``--export_method``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +44,14 @@ from paint_lightning.engine.local_measure import measure, prepare_data, resolve_
 from paint_lightning.engine.parallel_search import end_point_device, parallel_search, zero
 from paint_lightning.engine.protocol import patch_tensors
 from paint_lightning.interpolation.merge_options import describe_options, parse_options
-from paint_lightning.interpolation.merges import MERGES, merge_end_point
+from paint_lightning.interpolation.merges import MERGES, coefficient_grid, merge_end_point
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.io.files import write_json
 from paint_lightning.models.run_loading import LoadedRun, load_run
+
+COMPARE_BUDGET = 31
+"""Held-out evaluations of each method when ``--merge`` compares methods: the largest merge range
+(0 to 3 by 0.1) in full; methods compared at equal budgets, none favoured by a larger search."""
 
 
 def build_parser() -> Any:
@@ -53,7 +60,14 @@ def build_parser() -> Any:
     cfg.add_fit_sections(parser, model=False)
     parser.add_argument("--runs", nargs="+", type=str, required=True, help="Two or more runs (folders or .ckpt).")
     parser.add_argument("--search", type=str, default="auto", help="grid, coordinate or auto (grid up to 3 runs).")
-    parser.add_argument("--budget", type=int | None, default=None, help="Points coordinate ascent may evaluate.")
+    parser.add_argument(
+        "--budget",
+        type=int | None,
+        default=None,
+        help=f"Held-out evaluations each method may spend (default: {COMPARE_BUDGET} each with --merge; without, "
+        "the full grid up to three runs). Parallel patching takes its full grid when it fits, else coordinate "
+        "ascent; each merge sweeps its coefficient from 0 to the top of its published range.",
+    )
     parser.add_argument(
         "--merge", nargs="+", type=str, default=None, help=f"Merge methods to compare: {', '.join(MERGES)}."
     )
@@ -128,22 +142,36 @@ def run_parallel(init: Any) -> Path:
     roles = {spec.name: spec.role for spec in module.task_specs}
     names = [f"run{i}" for i in range(len(runs))]
     write_line(f"Parallel patching of {len(runs)} runs on {device} ({settings.criterion}); output in {out}")
-    result, _table = parallel_search(
-        measure(module, datamodule, "heldout", device, chunk, ends), roles, names, settings, init.search, init.budget
+    budget = init.budget if init.budget is not None or not init.merge else COMPARE_BUDGET
+    result, table = parallel_search(
+        measure(module, datamodule, "heldout", device, chunk, ends), roles, names, settings, init.search, budget
     )
     result["runs"] = {name: str(path) for name, path in zip(names, init.runs, strict=True)}
     chosen = Mix.from_json(result["selected_mix"]).label()
     write_line(f"parallel: {len(result['candidates'])} points ({result['search']}), best {chosen}")
-    methods: dict[str, dict[str, Any]] = {"parallel": {"mix": result["selected_mix"], "objective": result["objective"]}}
+    methods: dict[str, dict[str, Any]] = {
+        "parallel": {"mix": result["selected_mix"], "objective": result["objective"], "evaluations": len(table)}
+    }
     method_ends: dict[str, list[dict[str, Tensor]]] = {"parallel": ends}
     _, start = patch_tensors(module)
     for method in init.merge or []:
         place = next(iter(ends[0].values())).device  # the merged end point is kept where the runs are
         merged = merge_end_point(method, start, ends, device=device, out_device=place, **options[method])
         method_ends[method] = [merged]
-        swept, _ = sweep_alphas(measure(module, datamodule, "heldout", device, chunk, [merged]), roles, settings)
+        grid = coefficient_grid(method, budget if budget is not None else len(settings.alphas) + 1)
+        method_settings = replace(settings, alphas=grid, allow_extrapolation=True, search="grid")
+        swept, swept_table = sweep_alphas(
+            measure(module, datamodule, "heldout", device, chunk, [merged]), roles, method_settings
+        )
         index = swept["alphas"].index(swept["selected_alpha"])
-        methods[method] = {"mix": swept["selected_alpha"], "objective": swept["objective"][index], "sweep": swept}
+        methods[method] = {
+            "mix": swept["selected_alpha"],
+            "objective": swept["objective"][index],
+            "evaluations": len(swept_table),
+            "coefficient_range": [0.0, MERGES[method].top],
+            "range_source": MERGES[method].range_source,
+            "sweep": swept,
+        }
         write_line(f"{method}: coefficient {swept['selected_alpha']:g} chosen on held-out data")
     for method, entry in methods.items():
         (entry["test"],) = _test(

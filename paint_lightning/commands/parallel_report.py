@@ -79,8 +79,8 @@ def comparison(
 
     lines = [
         "Parallel patching vs merges (coefficients chosen on held-out data)",
-        f"{'':<16}  {'':<18}  {'held-out':>9}  {'test accuracy %':^24}  {'test normalised %':^24}",
-        f"{'method':<16}  {'coefficients':<18}  {'objective':>9}  {'patch':>11}  {'support':>11}"
+        f"{'':<16}  {'':<18}  {'held-out':>9}  {'held-out':>11}  {'test accuracy %':^24}  {'test normalised %':^24}",
+        f"{'method':<16}  {'coefficients':<18}  {'objective':>9}  {'evaluations':>11}  {'patch':>11}  {'support':>11}"
         f"  {'patch':>11}  {'support':>11}",
     ]
     n = len(run_tests or {})
@@ -88,13 +88,14 @@ def comparison(
         (name, Mix.of(*[float(i == j) for j in range(n)]).label(), "-", test)
         for i, (name, test) in enumerate((run_tests or {}).items())
     ]
-    rows = [("zero-shot", "0", "-", zero_test), *singles, *((n, None, None, e) for n, e in methods.items())]
+    rows = [("zero-shot", "0", "-", zero_test), *singles, *((m, None, None, e) for m, e in methods.items())]
     for name, label, objective, entry in rows:
-        test = entry if label is not None else entry["test"]
-        if label is None:
+        test, evaluations = entry, "-"
+        if label is None:  # a method: its entry holds its mix, objective, evaluations and test rows
+            test, evaluations = entry["test"], entry.get("evaluations", "-")
             label = Mix.from_json(entry["mix"]).label()
             objective = f"{entry['objective']:.2f}" if entry.get("objective") is not None else "-"
-        cells = [mean(test, "patch"), mean(test, "support"), mean(test, "patch", "normalised")]
+        cells = [str(evaluations), mean(test, "patch"), mean(test, "support"), mean(test, "patch", "normalised")]
         cells.append(mean(test, "support", "normalised"))
         lines.append(f"{name:<16}  {label:<18}  {objective:>9}  " + "  ".join(f"{c:>11}" for c in cells))
     lines.append("normalised: patch tasks by the run fine-tuned on each, support tasks by zero-shot")

@@ -86,11 +86,19 @@ def parallel_search(
         names: One label per end point (the runs).
         settings: ``alphas`` is the grid each coefficient takes; ``criterion``, ``max_support_drop``.
         search: ``grid``, ``coordinate`` or ``auto`` (grid up to three end points).
-        budget: Most points coordinate ascent evaluates after the diagonal (default
-            ``2 * len(names) * len(alphas)``).
+        budget: Most mixes evaluated in all, the start and each run included (``None``: the
+            full grid up to three end points, else coordinate ascent with ``2 * len(names) *
+            len(alphas)`` points after the diagonal). With a budget, ``auto`` takes the full grid
+            when it fits and coordinate ascent otherwise.
+
+    Raises:
+        ValueError: For an unknown search, or a budget below what coordinate ascent needs before
+            it starts (the start, each run and the diagonal).
     """
     n = len(names)
     values = list(settings.alphas)
+    if search == "auto" and budget is not None:
+        search = "grid" if len(set(itertools.product(values, repeat=n)) | _corners(n)) <= budget else "coordinate"
     search = ("grid" if n <= GRID_LIMIT else "coordinate") if search == "auto" else search
     if search not in ("grid", "coordinate"):
         raise ValueError(f"search={search!r}: use grid, coordinate or auto.")
@@ -114,11 +122,22 @@ def parallel_search(
             return scores(table, roles, mixes, settings)
 
         start = {name: float(c) for name, c in zip(names, best.terms, strict=True)}  # type: ignore[arg-type]
-        coordinate_ascent(score, start, values, budget if budget is not None else 2 * n * len(values))
+        if budget is not None and budget < len(table):
+            raise ValueError(
+                f"--budget={budget} is below the {len(table)} evaluations coordinate ascent needs before it "
+                f"starts (the start, each of the {n} runs and the {len(values)} points of the diagonal); "
+                f"give at least {len(table)}."
+            )
+        coordinate_ascent(score, start, values, budget - len(table) if budget is not None else 2 * n * len(values))
         candidates = list(dict.fromkeys(evaluated))
     objectives = scores(table, roles, candidates, settings)
     selected = _best(candidates, objectives)
     return record(candidates, objectives, selected, roles, names, table, settings, search), table
+
+
+def _corners(n: int) -> set[tuple[float, ...]]:
+    """The start and each run alone: measured by every search."""
+    return {tuple([0.0] * n)} | {tuple(1.0 if j == i else 0.0 for j in range(n)) for i in range(n)}
 
 
 def _best(mixes: Sequence[Mix], values: Sequence[float]) -> Mix:

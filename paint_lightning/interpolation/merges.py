@@ -40,6 +40,7 @@ import torch
 from torch import Tensor
 
 from paint_lightning.interpolation.merge_options import NoOptions, TiesOptions, parse_options
+from paint_lightning.interpolation.mix import rounded
 from paint_lightning.interpolation.task_vectors import TaskVectors, kth_largest_magnitudes
 
 Merged = Iterator[tuple[str, Tensor]]
@@ -106,19 +107,55 @@ def tsv(vectors: TaskVectors, options: NoOptions | None = None) -> Merged:
 
 
 class MergeMethod(NamedTuple):
-    """A merge method: its tensor-by-tensor function and the dataclass of its options."""
+    """A merge method: its tensor-by-tensor function, the dataclass of its options, its coefficient range.
+
+    ``top`` is the largest coefficient of the merged task vector the method's authors tune over
+    (``range_source`` says where that comes from); the coefficient is searched on ``[0, top]``, so
+    a support limit can still stop it early and the method is never capped below its own range.
+    """
 
     merge: Callable[[TaskVectors, Any], Merged]
     options: type
+    top: float = 1.0
+    range_source: str = ""
 
 
 MERGES: dict[str, MergeMethod] = {
-    "task_arithmetic": MergeMethod(task_arithmetic, NoOptions),
-    "ties": MergeMethod(ties, TiesOptions),
-    "iso_c": MergeMethod(iso_c, NoOptions),
-    "tsv": MergeMethod(tsv, NoOptions),
+    "task_arithmetic": MergeMethod(
+        task_arithmetic, NoOptions, 1.0, "Ilharco et al. tune lambda in [0, 1] on validation data"
+    ),
+    "ties": MergeMethod(
+        ties, TiesOptions, 2.5, "the TIES authors' scripts tune lambda from 0.8 to 2.5 in steps of 0.1"
+    ),
+    "iso_c": MergeMethod(
+        iso_c, NoOptions, 3.0, "tuned on validation data in its paper; [0, 3] holds the scales it reports"
+    ),
+    "tsv": MergeMethod(tsv, NoOptions, 3.0, "tuned on validation data in its paper (1.0 by default); [0, 3] holds it"),
 }
 """Merge methods by name (options: :mod:`~paint_lightning.interpolation.merge_options`)."""
+
+
+def coefficient_grid(method: str, budget: int, step: float = 0.1) -> tuple[float, ...]:
+    """The coefficients of ``method``'s merged end point to evaluate: ``0, step, ..., top`` within ``budget``.
+
+    The sweep also measures coefficient 1 (the merged end point itself, a reference), so the grid
+    plus 1 holds at most ``budget`` values: when ``0..top`` by ``step`` has more, the step becomes
+    the smallest multiple of ``step`` that fits (``top`` is always kept).
+
+    Args:
+        method: One of :data:`MERGES`.
+        budget: The most coefficients evaluated (at least 3: 0, 1 and ``top``).
+        step: The finest step.
+    """
+    if budget < 3:
+        raise ValueError(f"budget={budget}: a merge's sweep needs at least 3 evaluations (0, 1 and its top).")
+    top = MERGES[method].top
+    k = 1
+    while True:
+        grid = {rounded(i * k * step) for i in range(int(top / (k * step) + 1e-9) + 1)} | {top}
+        if len(grid | {1.0}) <= budget:
+            return tuple(sorted(grid))
+        k += 1
 
 
 def merge_end_point(

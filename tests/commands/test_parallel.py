@@ -149,13 +149,26 @@ def test_coordinate_ascent_beyond_three_runs_stays_within_budget():
     settings = SweepSettings(alphas=(0.0, 0.25, 0.5, 0.75, 1.0))
     measure = _fake_measure(lambda t, c: _accuracy(t, c[:2]) - 5 * sum(c[2:]))
     runs = ["r0", "r1", "r2", "r3"]
-    small, _ = parallel_search(measure, roles, runs, settings, "auto", budget=6)
-    assert small["search"] == "coordinate" and len(small["candidates"]) <= 5 + 6  # the diagonal, then the budget
+    with pytest.raises(ValueError, match="--budget=6 is below the 9 evaluations coordinate ascent needs"):
+        parallel_search(measure, roles, runs, settings, "auto", budget=6)  # start, 4 runs, 4 more on the diagonal
+    small, small_table = parallel_search(measure, roles, runs, settings, "auto", budget=12)
+    assert small["search"] == "coordinate" and len(small_table) <= 12 and len(small["candidates"]) > 5
     record, table = parallel_search(measure, roles, runs, settings, "auto", budget=40)
+    assert len(table) <= 40
     diagonal = [c["objective"] for c in record["candidates"] if len(set(c["mix"])) == 1]
     assert record["objective"] >= max(diagonal) and not math.isinf(record["objective"])
     assert record["selected_mix"][2:] == [0.0, 0.0]  # the unhelpful runs are switched off
     assert Mix.of(0.0, 0.0, 0.0, 0.0) in table
+
+
+def test_with_a_budget_auto_takes_the_grid_only_when_it_fits():
+    roles = {"a": "patch", "b": "patch", "s": "support"}
+    settings = SweepSettings(alphas=(0.0, 0.25, 0.5, 0.75, 1.0))
+    measure = _fake_measure(_accuracy)
+    fits, table = parallel_search(measure, roles, ["r0", "r1"], settings, "auto", budget=25)
+    assert fits["search"] == "grid" and len(table) == 25
+    short, table = parallel_search(measure, roles, ["r0", "r1"], settings, "auto", budget=24)
+    assert short["search"] == "coordinate" and len(table) <= 24
 
 
 def test_a_merge_with_options_is_swept_and_its_export_is_start_plus_lambda_times_the_merge(
@@ -196,10 +209,19 @@ def test_real_merges_compare_with_parallel_and_task_arithmetic_is_the_diagonal(t
     assert set(report["methods"]) == {"parallel", "task_arithmetic", "ties"}
     ta = report["methods"]["task_arithmetic"]
     sweep = ta["sweep"]
-    for lam, objective in zip(sweep["alphas"], sweep["objective"], strict=True):
+    on_the_grid = {tuple(c["mix"]): c["objective"] for c in report["candidates"]}
+    shared = [lam for lam in sweep["alphas"] if (lam, lam) in on_the_grid]
+    assert shared == [0.0, 0.5, 1.0]  # the parallel grid's diagonal; the merge's own grid is finer (step 0.1)
+    for lam in shared:
         # lambda * (tau_1 + tau_2) is the parallel point (lambda, lambda)
-        diagonal = next(c for c in report["candidates"] if c["mix"] == [lam, lam])
-        assert objective == pytest.approx(diagonal["objective"], abs=1e-9)
+        objective = sweep["objective"][sweep["alphas"].index(lam)]
+        assert objective == pytest.approx(on_the_grid[(lam, lam)], abs=1e-9)
+    # Each method within the same budget (31 by default with --merge), each merge over its published range.
+    assert report["methods"]["parallel"]["evaluations"] == 9  # the 3 x 3 grid fits
+    assert sweep["alphas"] == pytest.approx([i / 10 for i in range(11)]) and ta["coefficient_range"] == [0.0, 1.0]
+    ties = report["methods"]["ties"]
+    assert ties["coefficient_range"] == [0.0, 2.5] and max(ties["sweep"]["alphas"]) == 2.5
+    assert all(report["methods"][m]["evaluations"] <= parallel.COMPARE_BUDGET for m in report["methods"])
     assert all(report["methods"][m]["test"]["patches"]["accuracy"] >= 0 for m in report["methods"])
 
 

@@ -42,9 +42,10 @@ def test_the_table_says_which_numbers_are_held_out_and_which_test() -> None:
     refs = {"a": 80.0, "b": 60.0, "s": 90.0}
     for rows in (zero, *runs.values(), merged):
         add_normalised(rows, refs)
-    lines = comparison({"parallel": {"mix": [0.5, 0.5], "objective": 61.25, "test": merged}}, zero, runs).splitlines()
+    method = {"mix": [0.5, 0.5], "objective": 61.25, "evaluations": 25, "test": merged}
+    lines = comparison({"parallel": method}, zero, runs).splitlines()
     assert "held-out" in lines[1] and "test accuracy %" in lines[1] and "test normalised %" in lines[1]
-    assert lines[2].split() == ["method", "coefficients", "objective", "patch", "support", "patch", "support"]
-    assert lines[3].split() == ["zero-shot", "0", "-", "10.00", "90.00", "14.58", "100.00"]  # (12.5 + 16.67) / 2
+    assert lines[2].split() == ["method", "coefficients", "objective", "evaluations"] + ["patch", "support"] * 2
+    assert lines[3].split() == ["zero-shot", "0", "-", "-", "10.00", "90.00", "14.58", "100.00"]  # (12.5 + 16.67) / 2
     assert lines[4].split()[:2] == ["run0", "1,0"] and lines[5].split()[:2] == ["run1", "0,1"]
-    assert lines[6].split() == ["parallel", "0.5,0.5", "61.25", "52.50", "72.00", "75.00", "80.00"]
+    assert lines[6].split() == ["parallel", "0.5,0.5", "61.25", "25", "52.50", "72.00", "75.00", "80.00"]

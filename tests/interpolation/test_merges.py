@@ -217,3 +217,16 @@ def test_merges_compute_on_the_given_device_and_return_on_out_device() -> None:
 def test_a_wrong_option_names_the_method_and_the_options_it_takes(method: str, options: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         merge_end_point(method, ZERO, [ZERO], **options)
+
+
+def test_each_merge_is_searched_over_its_published_range_within_the_budget() -> None:
+    from paint_lightning.interpolation.merges import MERGES, coefficient_grid
+
+    assert coefficient_grid("ties", 31) == tuple(i / 10 for i in range(26))  # 0 to 2.5 by 0.1 (TIES's scripts)
+    assert coefficient_grid("task_arithmetic", 31) == tuple(i / 10 for i in range(11))
+    thinned = coefficient_grid("tsv", 21)  # 0..3 by 0.1 is 31 values: the step doubles
+    assert thinned == tuple(round(i * 0.2, 9) for i in range(16)) and len(set(thinned) | {1.0}) <= 21
+    assert coefficient_grid("ties", 3) == (0.0, 2.5)  # with 1.0, measured as the reference: 3 evaluations
+    with pytest.raises(ValueError, match="at least 3 evaluations"):
+        coefficient_grid("ties", 2)
+    assert all(method.top >= 1.0 and method.range_source for method in MERGES.values())
