@@ -55,7 +55,7 @@ def read_distributed_checkpoint(path: Path, field: str = "--run") -> dict[str, A
         UserError: When the folder cannot be read (an entry missing or damaged), naming the path
             and how to consolidate it.
     """
-    from torch.distributed.checkpoint import FileSystemReader, load
+    from torch.distributed.checkpoint import CheckpointException, FileSystemReader, load
     from torch.distributed.checkpoint.metadata import TensorStorageMetadata
 
     try:
@@ -75,8 +75,8 @@ def read_distributed_checkpoint(path: Path, field: str = "--run") -> dict[str, A
             warnings.simplefilter("ignore")
             load(state, storage_reader=FileSystemReader(str(path)), no_dist=True)
         meta = torch.load(path / META, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, ValueError, EOFError, OSError, KeyError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    except (CheckpointException, pickle.UnpicklingError, RuntimeError, ValueError, EOFError, OSError) as err:
+        first = _first_line(err)
         raise UserError(
             f"{field}: cannot read the distributed checkpoint {path} ({first}); is it complete (every process's "
             f"__<rank>_0.distcp, .metadata and {META})? If it is, {consolidate_hint(path)}."
@@ -84,6 +84,16 @@ def read_distributed_checkpoint(path: Path, field: str = "--run") -> dict[str, A
     if not isinstance(meta, dict):
         raise UserError(f"{field}: {path / META} is not a Lightning checkpoint's metadata; {consolidate_hint(path)}.")
     return {**meta, _MODEL: state[_MODEL]}
+
+
+def _first_line(err: BaseException) -> str:
+    """The first line of what went wrong (a ``CheckpointException`` wraps each process's failure)."""
+    failures = getattr(err, "failures", None)  # CheckpointException: rank -> (exception, traceback)
+    if isinstance(failures, dict) and failures:
+        first = next(iter(failures.values()))
+        err = first[0] if isinstance(first, tuple) and isinstance(first[0], BaseException) else err
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 class FolderCheckpointIO(TorchCheckpointIO):
