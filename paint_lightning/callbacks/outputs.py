@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from lightning.pytorch import LightningModule, Trainer
+from torch import Tensor
 
 from paint_lightning.callbacks.runtime import SweepRuntime
 from paint_lightning.callbacks.tensorboard import log_to_tensorboard
@@ -84,6 +85,8 @@ def export_selected_model(
     """Exports the model at the record's selected mix into ``directory`` (collective; rank 0 writes).
 
     The selected mix is alpha*, or the per-block mix when a per-block search won on held-out data.
+    A sharded model is gathered tensor by tensor into rank 0's host memory. When rank 0 fails to
+    write, every process ends (:func:`shared_outcome`): none is left waiting for it.
 
     Returns:
         The path of the weights file.
@@ -93,42 +96,83 @@ def export_selected_model(
     with runtime.synchronised():  # the pooled BatchNorm statistics go into the export; training's stay
         state = runtime.full_state(mix)  # every process: a sharded model is gathered
     weights = directory / WEIGHTS
+    failure: Exception | None = None
     if runtime.trainer.is_global_zero:
-        index = record["alphas"].index(alpha)
-        counts = TaskCounts.from_json(dict(zero_shot))
-        model: Any = runtime.model
-        search = record.get("per_block")
-        per_block = search is not None and search["won"]
-        test_rows = (test_result or {}).get("tasks", {})
-        test_per_block = (test_result or {}).get("per_block", {}).get("tasks", {})
-        meta = {
-            "alpha": alpha,
-            "selected_mix": mix.to_json(),
-            "criterion": record["criterion"],
-            "epoch": record["epoch"],
-            "global_step": record["global_step"],
-            "tasks": {
-                spec.name: {
-                    "role": spec.role,
-                    "classnames": spec.classnames,
-                    "templates": spec.templates,
-                    "heldout_accuracy": {
-                        "zero_shot": counts.accuracy(spec.name),
-                        "fine_tuned": record["tasks"][spec.name]["fine_tuned"],
-                        "patched": search["heldout"][spec.name]["per_block"]
-                        if per_block
-                        else record["tasks"][spec.name]["accuracy"][index],
-                    },
-                    "test_accuracy": _test_row(test_rows.get(spec.name), test_per_block.get(spec.name), per_block),
-                }
-                for spec in model.task_specs
-            },
-        }
-        if search is not None:
-            meta["per_block"] = {key: search[key] for key in ("search", "best", "won", "gain", "evaluations")}
-        weights = write_patched_model(model, model.export_open_clip(state), directory, meta)
-    runtime.trainer.strategy.barrier("paint-export")
+        try:
+            weights = _write_export(runtime.model, record, mix, zero_shot, test_result, directory, state)
+        except Exception as err:  # told to every process below, then raised here
+            failure = err
+    shared_outcome(runtime.trainer.strategy, failure, "the export")
     return weights
+
+
+def shared_outcome(strategy: Any, failure: Exception | None, what: str) -> None:
+    """Makes rank 0's outcome of ``what`` every process's: collective, in place of a barrier.
+
+    Rank 0 broadcasts whether it failed. On failure it raises its own exception (the one line
+    or the traceback the ``paint`` command prints); every other process leaves with exit status 1
+    and prints nothing more (:class:`SystemExit`), so that no process waits for rank 0 in a later
+    collective and the failure is reported once.
+
+    Args:
+        strategy: The trainer's strategy (its ``broadcast(obj, src=0)``; one process: returns ``obj``).
+        failure: What rank 0 raised (``None``: it succeeded; ignored on other processes).
+        what: What failed, for the other processes' exit.
+
+    Raises:
+        Exception: ``failure``, on rank 0.
+        SystemExit: On the other processes, when rank 0 failed.
+    """
+    failed = strategy.broadcast(failure is not None, src=0)
+    if failure is not None:
+        raise failure
+    if failed:
+        raise SystemExit(1)
+
+
+def _write_export(
+    model: Any,
+    record: Mapping[str, Any],
+    mix: Mix,
+    zero_shot: Mapping[str, list[int]],
+    test_result: dict[str, Any] | None,
+    directory: Path,
+    state: dict[str, Tensor],
+) -> Path:
+    """Rank 0's part of :func:`export_selected_model`: the metadata and the three files."""
+    alpha = record["selected_alpha"]
+    index = record["alphas"].index(alpha)
+    counts = TaskCounts.from_json(dict(zero_shot))
+    search = record.get("per_block")
+    per_block = search is not None and search["won"]
+    test_rows = (test_result or {}).get("tasks", {})
+    test_per_block = (test_result or {}).get("per_block", {}).get("tasks", {})
+    meta = {
+        "alpha": alpha,
+        "selected_mix": mix.to_json(),
+        "criterion": record["criterion"],
+        "epoch": record["epoch"],
+        "global_step": record["global_step"],
+        "tasks": {
+            spec.name: {
+                "role": spec.role,
+                "classnames": spec.classnames,
+                "templates": spec.templates,
+                "heldout_accuracy": {
+                    "zero_shot": counts.accuracy(spec.name),
+                    "fine_tuned": record["tasks"][spec.name]["fine_tuned"],
+                    "patched": search["heldout"][spec.name]["per_block"]
+                    if per_block
+                    else record["tasks"][spec.name]["accuracy"][index],
+                },
+                "test_accuracy": _test_row(test_rows.get(spec.name), test_per_block.get(spec.name), per_block),
+            }
+            for spec in model.task_specs
+        },
+    }
+    if search is not None:
+        meta["per_block"] = {key: search[key] for key in ("search", "best", "won", "gain", "evaluations")}
+    return write_patched_model(model, model.export_open_clip(state), directory, meta)
 
 
 def _test_row(row: dict[str, Any] | None, per_block: dict[str, Any] | None, selected: bool) -> dict[str, Any] | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from typing import Any, Protocol, runtime_checkable
 
 import torch
@@ -14,7 +15,7 @@ from torch.utils.data import DataLoader, Dataset
 from paint_lightning.callbacks.batchnorm import pooled_batchnorm
 from paint_lightning.callbacks.towers import averaged_model
 from paint_lightning.engine.counts import Counts, TaskCounts
-from paint_lightning.engine.mixed_state import state_at_mix
+from paint_lightning.engine.mixed_state import gathered_state, state_at_mix
 from paint_lightning.engine.protocol import Patchable, patch_tensors
 from paint_lightning.engine.sweeper import Sweeper
 from paint_lightning.interpolation.mix import FINE_TUNED, Mix
@@ -157,11 +158,13 @@ class SweepRuntime:
     def full_state(self, mix: Mix) -> dict[str, Tensor]:
         """The module's full state dict (CPU copies) with the tower at ``mix``, on rank 0.
 
-        Collective: every process must call it (a sharded model is gathered). Rank 0 gets the
-        whole dict; the other processes, which write nothing, keep no host copy and get an empty
-        dict. The weights are written by the same in-place code the sweep evaluates with.
+        Collective: every process must call it (a sharded model is gathered tensor by tensor,
+        :func:`~paint_lightning.engine.mixed_state.gathered_state`, whatever the strategy's
+        ``save_distributed_checkpoint``). Rank 0 gets the whole dict; the other processes, which
+        write nothing, keep no host copy and get an empty dict. The weights are written by the
+        same in-place code the sweep evaluates with.
         """
-        read = self.trainer.strategy.lightning_module_state_dict
+        read = partial(gathered_state, self.model)
         return state_at_mix(self.model, mix, self.ends(), read, keep=self.trainer.is_global_zero)
 
     def _gather(self) -> Callable[[Tensor], Tensor]:

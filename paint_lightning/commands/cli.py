@@ -33,6 +33,7 @@ from paint_lightning.composition import replace_lists
 from paint_lightning.data import PaintDataModule, TaskSpec
 from paint_lightning.models import PaintModule
 from paint_lightning.models.clip_source import checkpoint_path, looks_like_path
+from paint_lightning.models.distributed_checkpoint import read_folder_checkpoints
 
 
 class PaintCLI(LightningCLI):
@@ -119,6 +120,7 @@ class PaintCLI(LightningCLI):
         config = self.config_init[subcommand] if self.subcommand else self.config_init
         if "weights_only" in config and config["weights_only"] is None:
             config["weights_only"] = True
+        read_folder_checkpoints(self.trainer.strategy, config.get("ckpt_path"), subcommand)  # distributed ones
 
 
 def describe_run(model: Any, datamodule: Any, trainer: Trainer) -> str:

@@ -11,9 +11,9 @@ an interpolated one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
-from torch import Tensor
+from torch import Tensor, nn
 
 from paint_lightning.engine.protocol import Patchable, patch_tensors, reshard
 from paint_lightning.interpolation.combine import InPlaceCombiner
@@ -24,7 +24,7 @@ def state_at_mix(
     model: Patchable,
     mix: Mix,
     ends: Sequence[Mapping[str, Tensor]] | None = None,
-    state_dict: Callable[[], Mapping[str, Tensor]] | None = None,
+    state_dict: Callable[[], Mapping[str, Tensor] | Iterable[tuple[str, Tensor]]] | None = None,
     keep: bool = True,
 ) -> dict[str, Tensor]:
     """The model's full state dict (CPU copies) with its tower at ``mix``; the model is left as it was.
@@ -39,18 +39,43 @@ def state_at_mix(
         ends: End points other than the live weights (several fine-tuned towers, a merged or a
             weight-averaged one), named as :func:`~paint_lightning.engine.protocol.patch_tensors` names them.
         state_dict: What reads the full state dict while the tower holds the mix (default
-            ``model.state_dict``); ``trainer.strategy.lightning_module_state_dict`` gathers a sharded
-            model (then every process must call this, and rank 0 gets the whole dict).
+            ``model.state_dict``): a dict, or ``(name, tensor)`` pairs read one at a time, as
+            :func:`gathered_state` gathers a sharded model (then every process must call this).
         keep: Whether to copy the state to host memory. A process that writes nothing (not rank 0)
             passes ``False``: it still reads the state (a sharded model's gather is collective) but
             keeps no copy, and gets an empty dict.
 
     Raises:
         ValueError: When ``mix`` does not fit the end points or the tower's parameter groups.
+        RuntimeError: When a host copy fails (out of host memory), raised only after the whole
+            state was read, so that the other processes are not left waiting in a gather.
     """
     read = state_dict if state_dict is not None else model.state_dict  # type: ignore[attr-defined]
     live, start = patch_tensors(model)
     with InPlaceCombiner(live, start, ends, after_write=lambda: reshard(model)) as combiner:
         combiner.set(mix)
         state = read()
-        return {key: value.detach().to("cpu", copy=True) for key, value in state.items()} if keep else {}
+        copies: dict[str, Tensor] = {}
+        failed: Exception | None = None
+        for key, value in state.items() if isinstance(state, Mapping) else state:
+            if keep and failed is None:
+                try:
+                    copies[key] = value.detach().to("cpu", copy=True)
+                except RuntimeError as err:  # keep reading: the gather of the other processes goes on
+                    failed, copies = err, {}
+        if failed is not None:
+            raise RuntimeError(f"copying the model's state to host memory failed: {failed}") from failed
+        return copies
+
+
+def gathered_state(model: nn.Module) -> Iterator[tuple[str, Tensor]]:
+    """``model.state_dict()`` tensor by tensor, a sharded (FSDP2, DTensor) tensor gathered whole.
+
+    Collective for a sharded model: every process must read every pair, in this order (the state
+    dict's, the same on every process). Only one gathered tensor exists at a time, so the memory
+    needed beyond the shards is that of the largest tensor; a caller keeping a host copy of each
+    (:func:`state_at_mix`) bounds the device memory by it. Unsharded tensors come as they are.
+    """
+    for key, value in model.state_dict().items():
+        full_tensor = getattr(value, "full_tensor", None)
+        yield key, full_tensor() if callable(full_tensor) else value

@@ -1,4 +1,8 @@
-"""A run's files: which Lightning checkpoint is its latest, read weights-only, the data and the mix it records."""
+"""A run's files: which Lightning checkpoint is its latest, read weights-only, the data and the mix it records.
+
+A checkpoint is a file, or a folder of a distributed checkpoint (``ModelParallelStrategy``'s
+default, :mod:`~paint_lightning.models.distributed_checkpoint`); both read into the same dict.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +15,22 @@ from typing import Any
 import torch
 
 from paint_lightning.interpolation.mix import Mix
+from paint_lightning.models.distributed_checkpoint import is_distributed_checkpoint, read_distributed_checkpoint
 
 _STEP = re.compile(r"step=(\d+)")
 
 
 def find_checkpoint(run: str | Path, field: str = "--run") -> Path:
-    """The Lightning checkpoint of a run directory (or ``run`` itself when it is a file).
+    """The Lightning checkpoint of a run directory (or ``run`` itself when it is a checkpoint).
 
+    A checkpoint is a file or a distributed checkpoint's folder (``epoch=1-step=2.ckpt/``).
     ``last.ckpt`` wins, else the checkpoint with the highest ``step=`` in its name, else the newest.
 
     Raises:
         FileNotFoundError: When there is no such file or no checkpoint in the directory.
     """
     path = Path(run).expanduser()
-    if path.is_file():
+    if path.is_file() or is_distributed_checkpoint(path):
         return path
     if not path.is_dir():
         raise FileNotFoundError(f"{field}={str(run)!r}: no such run directory or checkpoint file.")
@@ -46,9 +52,16 @@ def find_checkpoint(run: str | Path, field: str = "--run") -> Path:
 
 
 def read_checkpoint(path: Path, field: str = "--run") -> dict[str, Any]:
-    """A Lightning checkpoint read with ``weights_only=True``, with a clear error when it cannot be."""
+    """A Lightning checkpoint read with ``weights_only=True``, with a clear error when it cannot be.
+
+    A distributed checkpoint's folder is read into the same dict (full ``state_dict`` and
+    ``meta.pt``'s entries; :func:`~paint_lightning.models.distributed_checkpoint.read_distributed_checkpoint`).
+    """
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        if path.is_dir():  # an incomplete one (no .metadata) is named as such
+            checkpoint = read_distributed_checkpoint(path, field)
+        else:
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ValueError(f"{field}: cannot read {path} as a Lightning checkpoint ({first}); is it damaged?") from err

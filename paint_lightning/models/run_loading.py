@@ -47,7 +47,8 @@ def load_run(run: str | Path, device: str | torch.device = "cpu", field: str = "
     that source (zoo weights in open_clip's cache, or the local file) must be reachable.
 
     Args:
-        run: A ``version_N`` folder (its latest checkpoint is read) or a ``.ckpt`` file.
+        run: A ``version_N`` folder (its latest checkpoint is read) or a ``.ckpt`` file (or folder:
+            a distributed checkpoint).
         device: Where the model goes.
         field: The flag that named ``run``, for error messages.
 
@@ -63,7 +64,8 @@ def load_run(run: str | Path, device: str | torch.device = "cpu", field: str = "
     module.configure_model()
     module.load_state_dict(checkpoint["state_dict"], strict=True)
     module.to(device).eval()
-    report_path = (Path(run) if Path(run).is_dir() else path.parent.parent) / REPORT
+    given = Path(run).expanduser()  # a run folder, or a checkpoint (a file, or a folder: distributed)
+    report_path = (given if given.is_dir() and given != path else path.parent.parent) / REPORT
     report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else None
     if report is not None and report.get("global_step") != checkpoint.get("global_step"):
         report = None  # the run's report describes another checkpoint (a later one)

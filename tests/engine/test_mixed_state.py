@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from paint_lightning.engine.mixed_state import state_at_mix
+from paint_lightning.engine.mixed_state import gathered_state, state_at_mix
 from paint_lightning.interpolation.mix import Mix
 
 
@@ -94,3 +94,37 @@ def test_state_at_mix_rounds_a_lower_precision_tower_once_from_float32() -> None
     weight = state["tower.0.weight"]
     expected = torch.lerp(zs["0.weight"], ft["0.weight"].float(), 0.3).to(torch.bfloat16)
     assert weight.dtype == torch.bfloat16 and torch.equal(weight, expected)
+
+
+def test_gathered_state_reads_tensor_by_tensor_and_state_at_mix_takes_pairs() -> None:
+    model = Toy()
+    pairs = gathered_state(model)
+    assert not isinstance(pairs, dict)  # read lazily: one gathered tensor at a time under FSDP
+    expected = state_at_mix(model, Mix.of(0.3))
+    got = state_at_mix(model, Mix.of(0.3), state_dict=lambda: gathered_state(model))
+    assert list(got) == list(model.state_dict()) and all(torch.equal(got[k], v) for k, v in expected.items())
+
+
+class _HostFull:
+    """A tensor whose host copy fails (out of host memory)."""
+
+    def detach(self) -> "_HostFull":
+        return self
+
+    def to(self, *args: object, **kwargs: object) -> None:
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory")
+
+
+def test_a_failed_host_copy_reads_on_to_the_end_before_it_raises() -> None:
+    """Under FSDP every read is a collective: stopping early would leave the other processes waiting."""
+    model, read = Toy(), []
+
+    def pairs():
+        for key, value in [("a", torch.ones(1)), ("b", _HostFull()), ("c", torch.ones(1))]:
+            read.append(key)
+            yield key, value
+
+    with pytest.raises(RuntimeError, match="copying the model's state to host memory failed"):
+        state_at_mix(model, Mix.of(0.5), state_dict=pairs)
+    assert read == ["a", "b", "c"]
+    assert state_at_mix(model, Mix.of(0.5), state_dict=pairs, keep=False) == {}  # a process keeping nothing
