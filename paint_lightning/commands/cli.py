@@ -31,6 +31,7 @@ from paint_lightning.commands.failures import UserError, config_phase, guarded, 
 from paint_lightning.commands.paths import check_output_dir
 from paint_lightning.composition import replace_lists
 from paint_lightning.data import PaintDataModule, TaskSpec
+from paint_lightning.io.shipped import resolve_config_args
 from paint_lightning.models import PaintModule
 from paint_lightning.models.clip_source import checkpoint_path, looks_like_path
 from paint_lightning.models.distributed_checkpoint import read_folder_checkpoints
@@ -182,6 +183,11 @@ EXTRA_COMMANDS: dict[str, tuple[str, str, str]] = {
     "parallel": ("paint_lightning.commands.parallel", "parallel_main", "Combine several fine-tuned runs (and merges)."),
     "data": ("paint_lightning.commands.data", "data_main", "Check or fetch a config's data (check|download|list)."),
     "pretrain": ("paint_lightning.commands.pretrain", "pretrain_main", "Pretrain the offline world's tiny CLIP."),
+    "configs": (
+        "paint_lightning.commands.configs",
+        "configs_main",
+        "List, show or copy the shipped configs (list|show|copy).",
+    ),
     "sequential": (
         "paint_lightning.commands.sequential",
         "sequential_main",
@@ -202,6 +208,7 @@ def main(args: Sequence[str] | None = None) -> None:
 
 
 def _dispatch(argv: list[str]) -> None:
+    argv = resolve_config_args(argv)  # `--config quickstart`: a shipped config by name, from any folder
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(overview())
         return

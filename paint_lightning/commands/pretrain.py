@@ -10,6 +10,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from paint_lightning.composition import replace_lists
 from paint_lightning.io.files import file_lock
+from paint_lightning.io.shipped import shipped_file
 from paint_lightning.world.caption_data import WorldCaptionData
 from paint_lightning.world.compact import ExportCompactCLIP
 from paint_lightning.world.pretrain_progress import ProgressLog
@@ -65,6 +66,7 @@ def ensure_world_checkpoint(path: str, recipe: str) -> Path:
     target = Path(path)
     if target.is_file():
         return target
+    recipe = str(recipe if Path(recipe).is_file() else (shipped_file(recipe) or recipe))  # from any folder
     if not Path(recipe).is_file():
         raise FileNotFoundError(
             f"The world checkpoint {target} is missing and the pretraining recipe {recipe} was not "

@@ -17,6 +17,7 @@ from open_clip.transform import PreprocessCfg, image_transform_v2
 from torch import nn
 
 from paint_lightning.io.clip_weights import CheckpointError, load_clip_state_dict, stored_model_cfg
+from paint_lightning.io.shipped import shipped_file
 from paint_lightning.models.hub import Located, is_located, locate
 from paint_lightning.models.named import build_named, describe_origin
 from paint_lightning.models.zoo import check_tag, resolve_quick_gelu, zoo_config
@@ -185,8 +186,8 @@ def checkpoint_path(pretrained: str) -> Path:
     path = Path(pretrained).expanduser()
     if path.is_absolute() or path.is_file():
         return path
-    shipped = Path(__file__).resolve().parents[2] / path
-    if shipped.is_file():
+    shipped = shipped_file(path)
+    if shipped is not None:
         log.info("Using %s for %s (not found relative to the working directory).", shipped, path)
         return shipped
     return path
