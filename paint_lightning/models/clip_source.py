@@ -180,8 +180,7 @@ def checkpoint_path(pretrained: str) -> Path:
     """The local file ``pretrained`` names.
 
     As given, or for a relative name missing here, the file the package ships under that name
-    (configs name shipped files relative to the repository root; this finds them from any working
-    directory and in wheel installs).
+    (:func:`~paint_lightning.io.shipped.shipped_file`: from any folder, in wheel installs too).
     """
     path = Path(pretrained).expanduser()
     if path.is_absolute() or path.is_file():
