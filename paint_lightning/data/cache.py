@@ -24,19 +24,51 @@ from paint_lightning.rng import preserved_rng
 
 
 class ToFloat:
-    """The float half of ``ToTensor()`` (+ ``Normalize``), applied to a uint8 batch.
+    """The float half of ``ToTensor()`` (+ ``Normalize``), applied to a uint8 batch on any device.
 
     The one definition of how a cached uint8 batch becomes what the transform would have given,
-    wherever that happens (on the host or, usually, on the device after the transfer).
+    wherever that happens (on the host, or on the device after the transfer): ``ToTensor``'s
+    ``float / 255`` and ``Normalize``'s ``(x - mean) / std``, all true divisions by tensors. (A
+    Python number as divisor makes CUDA multiply by its reciprocal instead, which changes the last
+    bit of 126 of the 256 pixel values; torchvision's ``normalize`` would also copy ``mean`` and
+    ``std`` to the device, and check ``std``, with a host sync per batch.) The constants are made
+    once per device.
     """
 
     def __init__(self, normalize: T.Normalize | None) -> None:
         self.normalize = normalize
+        if normalize is not None and any(float(s) == 0 for s in torch.as_tensor(normalize.std).flatten()):
+            raise ValueError(
+                f"the eval transform's {normalize} has a zero std: images would be divided by zero. "
+                "Give every channel a positive std (model.clip.image_std)."
+            )
+        self._constants: dict[tuple[torch.device, torch.dtype], tuple[Tensor, Tensor | None, Tensor | None]] = {}
 
     def __call__(self, images: Tensor) -> Tensor:
-        """uint8 ``(..., C, H, W)`` -> what ``ToTensor()`` (+ ``Normalize``) would have given."""
-        images = images.to(torch.get_default_dtype()).div(255)
-        return self.normalize(images) if self.normalize is not None else images
+        """uint8 ``(..., C, H, W)`` -> what ``ToTensor()`` (+ ``Normalize``) would have given, bit for bit."""
+        dtype = torch.get_default_dtype()
+        scale, mean, std = self._on(images.device, dtype)
+        images = images.to(dtype).div(scale)
+        return images.sub(mean).div(std) if mean is not None and std is not None else images
+
+    def _on(self, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        key = (device, dtype)
+        if key not in self._constants:
+            scale = torch.full((), 255.0, dtype=dtype, device=device)
+            mean = std = None
+            if self.normalize is not None:  # as torchvision's normalize shapes them
+                mean = torch.as_tensor(self.normalize.mean, dtype=dtype, device=device)
+                std = torch.as_tensor(self.normalize.std, dtype=dtype, device=device)
+                mean = mean.view(-1, 1, 1) if mean.ndim == 1 else mean
+                std = std.view(-1, 1, 1) if std.ndim == 1 else std
+            self._constants[key] = (scale, mean, std)
+        return self._constants[key]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"normalize": self.normalize}  # device constants are remade where it is used
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["normalize"])  # type: ignore[misc]
 
 
 class ByteBatch(NamedTuple):
@@ -48,7 +80,7 @@ class ByteBatch(NamedTuple):
 
     images: Tensor  # uint8 (N, C, H, W)
     labels: Tensor
-    finish: ToFloat
+    finish: Callable[[Tensor], Tensor]  # a ToFloat
 
 
 def finished(batch: Any) -> Any:
@@ -88,7 +120,7 @@ class TensorDataset(Dataset):
     Single items (``dataset[i]``) come finished, as the transform gives them.
     """
 
-    def __init__(self, images: Tensor, labels: Tensor, finish: ToFloat | None = None) -> None:
+    def __init__(self, images: Tensor, labels: Tensor, finish: Callable[[Tensor], Tensor] | None = None) -> None:
         self.images = images
         self.labels = labels
         self.finish = finish
@@ -162,7 +194,9 @@ def byte_transform(transform: Any) -> tuple[Callable[[Any], Tensor], ToFloat] | 
     return T.Compose([*steps[:-1], T.PILToTensor()]), ToFloat(normalize)
 
 
-def materialize(dataset: Dataset, batch_size: int, num_workers: int, finish: ToFloat | None = None) -> TensorDataset:
+def materialize(
+    dataset: Dataset, batch_size: int, num_workers: int, finish: Callable[[Tensor], Tensor] | None = None
+) -> TensorDataset:
     """Decodes and transforms ``dataset`` once into a :class:`TensorDataset`.
 
     With ``finish`` (see :func:`byte_transform`), ``dataset`` yields uint8 images and batches read

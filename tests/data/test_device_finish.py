@@ -93,3 +93,21 @@ def test_a_batch_left_uint8_is_refused_by_the_model() -> None:
     batch = ByteBatch(torch.zeros(2, 3, 16, 16, dtype=torch.uint8), torch.zeros(2, dtype=torch.long), None)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"FinishesOnDevice"):
         module.validation_step(batch, 0)
+
+
+def test_to_float_is_to_tensor_and_normalize_bit_for_bit_for_every_pixel_value() -> None:
+    import pickle
+
+    import numpy as np
+    from PIL import Image
+    from torchvision import transforms as T
+
+    normalize = T.Normalize((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711))
+    pixels = np.stack([np.arange(256, dtype=np.uint8).reshape(16, 16)] * 3, axis=-1)  # every value, every channel
+    expected = T.Compose([T.ToTensor(), normalize])(Image.fromarray(pixels))
+    raw = T.PILToTensor()(Image.fromarray(pixels))[None]
+    finish = pickle.loads(pickle.dumps(ToFloat(normalize)))  # device constants are not pickled
+    assert torch.equal(finish(raw)[0], expected) and torch.equal(finish(raw)[0], expected)  # constants reused
+    assert torch.equal(ToFloat(None)(raw)[0], T.ToTensor()(Image.fromarray(pixels)))
+    with pytest.raises(ValueError, match=r"zero std.*model.clip.image_std"):
+        ToFloat(T.Normalize((0.5, 0.5, 0.5), (0.2, 0.0, 0.2)))
