@@ -238,6 +238,7 @@ class Result:
     unit: str = "x"
     skip_reason: str | None = None
     details: dict[str, str] = field(default_factory=dict)
+    misses: list[str] = field(default_factory=list)  # other targets missed: each makes the line MISS
 
     @property
     def status(self) -> str:
@@ -245,13 +246,14 @@ class Result:
         if self.measured is None:
             return "SKIP"
         passed = self.measured >= self.target if self.op == ">=" else self.measured <= self.target
-        return "OK" if passed else "MISS"
+        return "OK" if passed and not self.misses else "MISS"
 
     def line(self) -> str:
         """The final line."""
         measured = "n/a" if self.measured is None else f"{self.measured:.{1 if self.measured >= 10 else 2}f}{self.unit}"
         line = f"{self.name} {measured} {self.op} {_number(self.target)}{self.unit} {self.status}"
-        return f"{line} ({self.skip_reason})" if self.skip_reason else line
+        notes = "; ".join(([self.skip_reason] if self.skip_reason else []) + self.misses)
+        return f"{line} ({notes})" if notes else line
 
     def report(self) -> str:
         """The details, one per line, then the final line."""

@@ -1,6 +1,6 @@
 """(e) gpu_bf16: ViT-B-32 fine-tuning on a GPU, ``bf16-mixed`` Trainer.fit vs the reference's fp32 loop.
 
-Model: ``CLIPSource(name="ViT-B-32")``, random init (no download; speed does not depend on the
+Model: ``CLIPSource(name="ViT-B-32", random_init=True)``, random init (no download; speed does not depend on the
 weights). Data: preloaded 224 px tensors through ``PaintDataModule.train_dataloader()`` (batch 128,
 6 workers each, pinned memory), so the GPU, not decoding, is what is timed. Ours:
 ``Trainer.fit(precision="bf16-mixed")`` with ``paint fit``'s defaults; reference: a plain fp32
@@ -70,6 +70,7 @@ def sweep_throughput(module: PaintModule, device: str, image_size: int, workers:
     """Held-out image-alphas per second of ``InterpolationSweep.sweep`` (median of 3, after a warm-up)."""
     data = make_datamodule(image_size, workers, heldout=0.5, num_train=2 * HELDOUT_PER_TASK)()
     trainer = attach(module, data, root, accelerator=device, precision="bf16-mixed")
+    module.to(device)  # the fit of zero steps moved it back to the CPU
     images = sum(len(s) for s in data.cached_heldout_sets().values())  # type: ignore[arg-type]
     times = []
     for _ in range(4):
@@ -88,7 +89,7 @@ def run(smoke: bool = False) -> Result:
     if smoke:
         template = build_module(SWEEP_TOWER, warmup_steps=SKIP)
     else:
-        template = PaintModule(CLIPSource(name="ViT-B-32"), head_cache_dir=None, warmup_steps=SKIP)
+        template = PaintModule(CLIPSource(name="ViT-B-32", random_init=True), head_cache_dir=None, warmup_steps=SKIP)
     factory = make_datamodule(image_size, workers)
     template.set_tasks(factory().task_specs())
     with tempfile.TemporaryDirectory() as tmp:

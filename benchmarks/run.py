@@ -1,7 +1,8 @@
 """Runs every benchmark and ends with one line each: ``<name> <measured> <op> <target> OK|MISS|SKIP``.
 
 Usage: ``python benchmarks/run.py [--only NAME ...]`` (a few minutes on a 2-core CPU). Exits with 1
-when a benchmark misses its target or fails; SKIP (no CUDA device for ``gpu_bf16``) is not a miss.
+when a benchmark misses its target or fails; SKIP (no CUDA device for ``gpu_bf16`` and
+``gpu_sweep``) is not a miss.
 Groups in ``ON_REQUEST`` (minutes each) run only when named in ``--only``.
 """
 
@@ -18,6 +19,7 @@ from collections.abc import Callable
 
 import epoch_eval
 import gpu_bf16
+import gpu_sweep
 import merge_memory
 import startup
 import sweep_memory
@@ -34,6 +36,7 @@ BENCHMARKS: dict[str, tuple[Callable[[], Result], str, float]] = {
     "sweep_memory": (sweep_memory.run, "<=", sweep_memory.TARGET),
     "epoch_eval": (epoch_eval.run, "<=", epoch_eval.TARGET),
     "gpu_bf16": (gpu_bf16.run, ">=", gpu_bf16.TARGET),
+    "gpu_sweep": (gpu_sweep.run, "<=", gpu_sweep.TARGET),
     "merge_memory": (merge_memory.quick, "<=", merge_memory.TARGET),
     "startup": (lambda: startup.run(40_000), "<=", startup.TARGET),
 }

@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from paint_lightning import PaintDataModule, PaintModule  # noqa: E402
 from paint_lightning.commands.cli import PaintCLI  # noqa: E402
+from paint_lightning.data.cache import finished  # noqa: E402
 from paint_lightning.engine import Counts, SweepSettings, sweep_alphas  # noqa: E402
 from paint_lightning.engine.per_block.block_search import BlockSearch, search_blocks  # noqa: E402
 from paint_lightning.engine.protocol import patch_tensors  # noqa: E402
@@ -90,8 +91,9 @@ class Predictions:
             for task in self.roles:
                 size = 0
                 for batch in data.eval_dataloader(sets[task]):
-                    self.batches.append((task, batch[0], torch.as_tensor(batch[1])))
-                    size += len(batch[1])
+                    images, labels = finished(batch)[:2]  # uint8-cached sets: float, as the transform gives
+                    self.batches.append((task, images, torch.as_tensor(labels)))
+                    size += len(labels)
                 self.index[(split, task)] = torch.arange(offset, offset + size)
                 offset += size
         self.path = cache

@@ -10,7 +10,7 @@ from lightning.pytorch import LightningDataModule
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 from torchvision import transforms as T
 
-from paint_lightning.data.cache import TensorDataset, collate_batched
+from paint_lightning.data.cache import FinishesOnDevice, TensorDataset, batch_loader
 from paint_lightning.data.evalsets import EvalSetCache, replaces_validation
 from paint_lightning.data.heldout import task_split
 from paint_lightning.data.overlap import check_disjoint
@@ -24,7 +24,7 @@ from paint_lightning.data.tasks import Role, Task, TaskSpec, resolve_tasks
 log = logging.getLogger(__name__)
 
 
-class PaintDataModule(LightningDataModule):
+class PaintDataModule(FinishesOnDevice, LightningDataModule):
     """Patch, support and transfer tasks, with seeded held-out splits for choosing alpha.
 
     Training uses the patch tasks' train splits minus their held-out part (several patch tasks are
@@ -240,20 +240,15 @@ class PaintDataModule(LightningDataModule):
         Every process gets the same number of batches of the same sizes (under FSDP every forward is
         a collective); shorter shards are padded with placeholder items labelled ``IGNORE_LABEL``
         (see :class:`~paint_lightning.data.samplers.EvenShardSampler`), which evaluation counts skip.
+        Over a set cached as uint8, batches are :class:`~paint_lightning.data.cache.ByteBatch` es,
+        finished on the device (by the sweep, and by :class:`FinishesOnDevice` in Lightning's loops).
         """
         world, rank = 1, 0
         if self.trainer is not None:
             world, rank = self.trainer.world_size, self.trainer.global_rank
         sampler = EvenShardSampler(dataset, num_replicas=world, rank=rank)
-        if isinstance(dataset, TensorDataset):
-            # Already decoded: batches are slices; worker processes would only add copies.
-            return DataLoader(
-                dataset,
-                batch_size=self.eval_batch_size,
-                sampler=sampler,
-                collate_fn=collate_batched,
-                pin_memory=self._pin(),
-            )
+        if isinstance(dataset, TensorDataset):  # already decoded: batches are slices (uint8 ones: ByteBatch)
+            return batch_loader(dataset, self.eval_batch_size, sampler, self._pin())
         return DataLoader(
             PlaceholderItems(dataset),
             batch_size=self.eval_batch_size,

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from paint_lightning.data.cache import to_device
 from paint_lightning.data.samplers import IGNORE_LABEL, counted
 from paint_lightning.engine.counts import Counts, Reduce
 from paint_lightning.engine.protocol import Patchable, patch_tensors, reshard
@@ -79,7 +80,9 @@ class Sweeper:
 
         Args:
             loaders: Task name -> iterable of ``(images, labels, ...)`` batches of this
-                process's shard (every example in exactly one process's shard).
+                process's shard (every example in exactly one process's shard); a
+                :class:`~paint_lightning.data.cache.ByteBatch` is moved as uint8 and finished
+                on the device.
             candidates: The mixes to evaluate.
 
         Returns:
@@ -161,12 +164,8 @@ def _batches(
     for name, loader in loaders.items():
         task = tasks.index(name)
         for batch in loader:
-            images = batch[0].to(device, non_blocking=True)
-            yield (
-                task,
-                convert(images) if convert is not None else images,
-                torch.as_tensor(batch[1]).to(device, non_blocking=True),
-            )
+            images, labels = to_device(batch, device)  # uint8 batches (ByteBatch) are finished there
+            yield task, convert(images) if convert is not None else images, labels
 
 
 def _chunks(batches: Iterator[Batch], chunk_bytes: int) -> Iterator[list[Batch]]:

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from paint_lightning.data.cache import ByteBatch
 from paint_lightning.data.samplers import counted
 from paint_lightning.engine.counts import Counts, TaskCounts
 from paint_lightning.engine.sweeper import add_counts
@@ -54,6 +55,12 @@ class EvalTally:
 
     def _tally(self: Any, batch: Sequence[Tensor], dataloader_idx: int) -> None:
         assert self.eval_tally is not None
+        if isinstance(batch, ByteBatch):
+            raise TypeError(
+                "an evaluation batch reached the model still uint8 (ByteBatch): the DataModule must finish it on "
+                "the device; inherit paint_lightning.data.cache.FinishesOnDevice (PaintDataModule does) and call "
+                "super().on_after_batch_transfer() if you override it."
+            )
         images, labels = batch[0], torch.as_tensor(batch[1], device=self.device)
         self.eval_tally.total[dataloader_idx] += counted(labels).sum()
         add_counts(self.eval_tally, dataloader_idx, 0, self(images, self.task_specs[dataloader_idx].name), labels)

@@ -57,8 +57,39 @@ def test_result_lines_read_as_benchmarks_md_quotes_them() -> None:
     assert Result("a", 12.34, "<=", 2.0).line() == "a 12.3x <= 2x MISS"
     assert Result("a", 0.5, ">=", 0.75, unit="%").line() == "a 0.50% >= 0.75% MISS"
     assert Result("a", None, "<=", 1.15, skip_reason="no GPU").line() == "a n/a <= 1.15x SKIP (no GPU)"
+    assert (
+        Result("a", 1.0, "<=", 1.15, misses=["b 9 < 10 images/s"]).line() == "a 1.00x <= 1.15x MISS (b 9 < 10 images/s)"
+    )
     report = Result("a", 1.0, "<=", 1.5, details={"setup": "x"}).report()
     assert report.splitlines() == ["[a]", "  setup: x", "a 1.00x <= 1.5x OK"]
+
+
+def test_gpu_sweep_smoke_reports_rates_their_ratio_and_the_bytes_moved():
+    import gpu_sweep
+
+    result = gpu_sweep.run(smoke=True)
+    lines = result.report().splitlines()
+    assert lines[0] == "[gpu_sweep]" and result.status == "SKIP", lines
+    assert re.fullmatch(
+        r"gpu_sweep n/a <= 1\.15x SKIP \(smoke test on the CPU, [\d.]+x is not a GPU figure\)", lines[-1]
+    )
+    details = dict(line.strip().split(": ", 1) for line in lines[1:-1])
+    assert list(details) == ["device", "tiny tower", "PCIe bytes per image"]
+    sweep, forward, ratio, images, size, batch, sweep_s, forward_s = _figure(
+        rf"sweep {NUMBER} images/s, forward {NUMBER} images/s, ratio {NUMBER} \({NUMBER} held-out images at {NUMBER} "
+        rf"px x 11 alphas, batch {NUMBER}; median s: sweep {NUMBER}, forward {NUMBER}\)",
+        details["tiny tower"],
+    )
+    assert images == 2 * gpu_sweep.SMOKE["tiny tower"][0] and size == 32 and batch == 8
+    # Seconds are printed to the millisecond, rates to the image.
+    assert sweep == pytest.approx(images * 11 / sweep_s, rel=6e-4 / sweep_s + 1e-3, abs=1)
+    assert forward == pytest.approx(images * 11 / forward_s, rel=6e-4 / forward_s + 1e-3, abs=1)
+    assert ratio == pytest.approx(forward / sweep, rel=1e-2)  # forward rate / sweep rate (one repetition)
+    uint8, floats, fewer = _figure(
+        rf"{NUMBER} as uint8 \(cache pinned: False\) vs {NUMBER} as float32 \({NUMBER}x fewer\)",
+        details["PCIe bytes per image"],
+    )
+    assert uint8 == 3 * 32 * 32 and floats == 4 * uint8 and fewer == 4
 
 
 @pytest.mark.slow

@@ -5,7 +5,7 @@ from PIL import Image
 from torchvision import transforms as T
 
 from paint_lightning.data import ImageFolderSource, PaintDataModule, Task
-from paint_lightning.data.cache import TensorDataset
+from paint_lightning.data.cache import ByteBatch, TensorDataset, finished
 from paint_lightning.data.synthetic import ColourPatchSource
 from tests.conftest import tiny_datamodule
 
@@ -76,8 +76,8 @@ def test_eval_cache_holds_the_same_tensors() -> None:
     assert isinstance(cached, TensorDataset)
     for i, (image, label) in enumerate(raw):
         assert torch.equal(cached[i][0], image) and int(cached[i][1]) == label
-    images, labels = next(iter(dm.eval_dataloader(cached)))
-    assert images.shape == (16, 3, 16, 16) and labels.shape == (16,)
+    images, labels = finished(next(iter(dm.eval_dataloader(cached))))
+    assert images.shape == (16, 3, 16, 16) and labels.shape == (16,) and images.dtype == torch.float32
 
 
 def test_eval_cache_respects_budget() -> None:
@@ -129,5 +129,7 @@ def test_eval_cache_keeps_uint8_and_gives_bit_identical_batches() -> None:
     cached = dm.cached_heldout_sets()["patches"]
     assert cached.images.dtype == torch.uint8  # 4x smaller than floats
     decoded = torch.stack([dm.heldout_sets["patches"][i][0] for i in range(len(cached))])
-    from_cache = torch.cat([images for images, _ in dm.eval_dataloader(cached)])
+    batches = list(dm.eval_dataloader(cached))
+    assert all(isinstance(b, ByteBatch) and b.images.dtype == torch.uint8 for b in batches)  # moved as uint8
+    from_cache = torch.cat([finished(batch)[0] for batch in batches])
     assert torch.equal(from_cache, decoded)
