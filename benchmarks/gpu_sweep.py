@@ -78,7 +78,9 @@ def forward_passes(module: PaintModule, batches: list[tuple[str, torch.Tensor]],
 def measure(name: str, per_task: int, device: str, batch: int, reps: int, root: Path) -> dict[str, Any]:
     """Sweep and forward seconds of one model (``name`` or the tiny tower), the bytes a batch moves, the set-up."""
     tiny = name not in MODELS
-    module = build_module(SWEEP_TOWER) if tiny else PaintModule(CLIPSource(name=name, random_init=True), head_cache_dir=None)
+    module = (
+        build_module(SWEEP_TOWER) if tiny else PaintModule(CLIPSource(name=name, random_init=True), head_cache_dir=None)
+    )
     size = SWEEP_TOWER["image_size"] if tiny else module.clip.visual.image_size[0]
     data = datamodule(per_task, size, batch, 8 if device == "cuda" else 0)
     trainer = attach(module, data, root, accelerator=device, precision="bf16-mixed")
