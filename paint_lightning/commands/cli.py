@@ -180,6 +180,8 @@ EXTRA_COMMANDS: dict[str, tuple[str, str, str]] = {
     "parallel": ("paint_lightning.commands.parallel", "parallel_main", "Combine several fine-tuned runs (and merges)."),
     "data": ("paint_lightning.commands.data", "data_main", "Check or fetch a config's data (check|download|list)."),
     "pretrain": ("paint_lightning.commands.pretrain", "pretrain_main", "Pretrain the offline world's tiny CLIP."),
+    "model": ("paint_lightning.commands.model", "model_main", "Check or fetch a model's files (check|download)."),
+    "push": ("paint_lightning.commands.push", "push_main", "Upload a hub export to the Hugging Face Hub."),
     "sequential": (
         "paint_lightning.commands.sequential",
         "sequential_main",

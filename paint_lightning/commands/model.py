@@ -42,7 +42,10 @@ def model_main(argv: Sequence[str]) -> None:
         sys.exit(1)
 
 
-def model_source(model: str, pretrained: str | None, cache_dir: str | None) -> tuple[str | None, str | None, str | None]:
+Source = tuple[str | None, str | None, str | None]
+
+
+def model_source(model: str, pretrained: str | None, cache_dir: str | None) -> Source:
     """``(name, pretrained, cache_dir)`` of ``--model``: a name as given, or a config's ``model.clip``.
 
     Raises:

@@ -107,9 +107,7 @@ def model_card(
         _data_section(data),
         _usage_section(repo),
         "## Licence\n\n"
-        + (
-            f"This export: `{licence}` (as given to `paint export --license`). " if licence else ""
-        )
+        + (f"This export: `{licence}` (as given to `paint export --license`). " if licence else "")
         + f"Base model: {base['licence'] or 'unknown'}, see {base['source']}. The patched weights derive from "
         "the base model's, and the terms of the fine-tuning data apply too.",
         f"## Citation\n\nThe method (PAINT):\n\n```bibtex\n{CITATION}\n```",
@@ -168,7 +166,8 @@ def _data_section(data: Mapping[str, Any]) -> str:
     for name, record in tasks.items():
         source = (data.get("sources") or {}).get(name)
         prints = " / ".join(str(record.get(split, "-")) for split in ("train", "heldout", "test"))
-        lines.append(f"| {name} | `{json.dumps(source)}` | {prints} |" if source else f"| {name} | unrecorded | {prints} |")
+        where = f"`{json.dumps(source)}`" if source else "unrecorded"
+        lines.append(f"| {name} | {where} | {prints} |")
     return "\n".join(lines)
 
 

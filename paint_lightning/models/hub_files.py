@@ -95,7 +95,9 @@ def model_files(name: str | None, pretrained: str | None = None, cache_dir: str 
         file = NeededFile("weights", (path.name,), path if path.is_file() else None, path.parent)
         return ModelFiles(f"{name or 'a config'} + {pretrained}", f"the file {path}", (file,), None)
     if not name or not pretrained:
-        raise ValueError(f"--model={name!r}: give an hf-hub:org/name, a local-dir:path, or a zoo name with --pretrained.")
+        raise ValueError(
+            f"--model={name!r}: give an hf-hub:org/name, a local-dir:path, or a zoo name with --pretrained <tag>."
+        )
     from paint_lightning.models.zoo import check_tag
 
     check_tag(name, pretrained, "--model")
