@@ -9,6 +9,8 @@ them the way open_clip does.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,9 @@ from paint_lightning.models.hub import CONFIG_FILE, HF_HUB, HUB_WEIGHTS, LOCAL_D
 
 # open_clip's download folder for zoo tags given by URL (open_clip.pretrained.download_pretrained_from_url).
 OPEN_CLIP_URL_CACHE = "~/.cache/clip"
+# What transformers' AutoTokenizer reads for an ``hf_tokenizer_name`` text tower: its config and one vocabulary.
+TOKENIZER_CONFIG = ("tokenizer_config.json",)
+TOKENIZER_VOCAB = ("tokenizer.json", "spiece.model", "sentencepiece.bpe.model", "vocab.json", "vocab.txt")
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,7 @@ class ModelFiles:
         files: The files it needs.
         fill: The command that puts them in place (``None`` for a local file: nothing downloads it).
         hub_repo: The Hugging Face repository they come from, if any.
+        tokenizer_repo: The repository of its Hugging Face tokenizer (``text_cfg.hf_tokenizer_name``), if any.
     """
 
     model: str
@@ -53,6 +59,7 @@ class ModelFiles:
     files: tuple[NeededFile, ...]
     fill: str | None
     hub_repo: str | None = None
+    tokenizer_repo: str | None = None
 
     @property
     def complete(self) -> bool:
@@ -80,7 +87,9 @@ def model_files(name: str | None, pretrained: str | None = None, cache_dir: str 
     """
     if name and name.startswith(HF_HUB):
         repo_id = name[len(HF_HUB) :].strip()
-        return _hub_files(name, repo_id, None, cache_dir, f"the Hugging Face repository {repo_id}", True)
+        files = _hub_files(name, repo_id, None, cache_dir, f"the Hugging Face repository {repo_id}", True)
+        config = files.files[0].found
+        return with_tokenizer(files, _read_model_cfg(config) if config is not None else {})
     if name and name.startswith(LOCAL_DIR):
         folder = Path(name[len(LOCAL_DIR) :].strip()).expanduser()
         config = folder / CONFIG_FILE
@@ -98,6 +107,8 @@ def model_files(name: str | None, pretrained: str | None = None, cache_dir: str 
         raise ValueError(
             f"--model={name!r}: give an hf-hub:org/name, a local-dir:path, or a zoo name with --pretrained <tag>."
         )
+    from open_clip import get_model_config
+
     from paint_lightning.models.zoo import check_tag
 
     check_tag(name, pretrained, "--model")
@@ -105,7 +116,8 @@ def model_files(name: str | None, pretrained: str | None = None, cache_dir: str 
     label = f"{name} + {pretrained}"
     if repo_id is not None:
         source = f"open_clip tag {pretrained}, on the Hugging Face hub as {repo_id}"
-        return _hub_files(label, repo_id, filename, cache_dir, source, False)
+        files = _hub_files(label, repo_id, filename, cache_dir, source, False)
+        return with_tokenizer(files, get_model_config(name) or {})
     folder = Path(cache_dir or OPEN_CLIP_URL_CACHE).expanduser()
     target = folder / os.path.basename(url)
     file = NeededFile("weights", (target.name,), target if target.is_file() else None, folder)
@@ -127,6 +139,31 @@ def _hub_files(
     files = tuple(NeededFile(what, names, _cached(repo_id, names, cache_dir), folder) for what, names in needed)
     fill = _download_command(label, cache_dir) + f" (or `hf download {repo_id}`)"
     return ModelFiles(label, source, files, fill, repo_id)
+
+
+def with_tokenizer(files: ModelFiles, model_cfg: dict) -> ModelFiles:
+    """``files`` plus the tokenizer files of a text tower with ``hf_tokenizer_name`` (a hub repository).
+
+    transformers reads them from huggingface_hub's default cache (``HF_HUB_CACHE``), whatever
+    ``cache_dir`` the weights come from.
+    """
+    repo_id = str((model_cfg.get("text_cfg") or {}).get("hf_tokenizer_name") or "")
+    if not repo_id or "/" not in repo_id or Path(repo_id).expanduser().is_dir():
+        return files
+    folder = hub_cache(None) / f"models--{repo_id.replace('/', '--')}"
+    needed = tuple(
+        NeededFile(what, names, _cached(repo_id, names, None), folder)
+        for what, names in (("tokenizer config", TOKENIZER_CONFIG), ("tokenizer vocabulary", TOKENIZER_VOCAB))
+    )
+    return dataclasses.replace(files, files=files.files + needed, tokenizer_repo=repo_id)
+
+
+def _read_model_cfg(config: Path) -> dict:
+    try:
+        data = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data.get("model_cfg") or {} if isinstance(data, dict) else {}
 
 
 def _cached(repo_id: str, names: tuple[str, ...], cache_dir: str | None) -> Path | None:
@@ -151,8 +188,8 @@ def download_model(name: str | None, pretrained: str | None = None, cache_dir: s
     """Fetches what :func:`model_files` lists as missing, as open_clip would; returns the files after.
 
     Raises:
-        ValueError: For a local file or folder that is missing (nothing can download it), or when
-            ``HF_HUB_OFFLINE=1`` forbids downloading.
+        ValueError: For a local file or folder that is missing (nothing can download it), when
+            ``HF_HUB_OFFLINE=1`` forbids downloading, or when a download fails.
     """
     files = model_files(name, pretrained, cache_dir)
     if files.complete:
@@ -163,16 +200,15 @@ def download_model(name: str | None, pretrained: str | None = None, cache_dir: s
 
     if hub_offline() and files.hub_repo is not None:
         raise ValueError("HF_HUB_OFFLINE=1 forbids downloading; unset it (or run where there is network) to download.")
-    from open_clip.pretrained import download_pretrained, get_pretrained_cfg
-
     try:
-        if name and name.startswith(HF_HUB):
-            from huggingface_hub import hf_hub_download
+        if any(f.found is None for f in files.files if not f.what.startswith("tokenizer")):
+            _download_weights(name, pretrained, cache_dir, files.hub_repo)
+            files = model_files(name, pretrained, cache_dir)  # the config may name a tokenizer
+        if files.tokenizer_repo is not None and not files.complete:
+            from huggingface_hub import snapshot_download
 
-            hf_hub_download(repo_id=files.hub_repo, filename=CONFIG_FILE, cache_dir=cache_dir)
-            download_pretrained({"hf_hub": f"{files.hub_repo}/"}, cache_dir=cache_dir)
-        else:
-            download_pretrained(get_pretrained_cfg(name, pretrained), cache_dir=cache_dir)
+            patterns = [*TOKENIZER_CONFIG, *TOKENIZER_VOCAB, "special_tokens_map.json", "config.json"]
+            snapshot_download(repo_id=files.tokenizer_repo, allow_patterns=patterns)
     except Exception as err:  # no network, no such repository, refused...
         lines = str(err).strip().splitlines()
         raise ValueError(
@@ -181,3 +217,16 @@ def download_model(name: str | None, pretrained: str | None = None, cache_dir: s
             "for a gated or private repository."
         ) from err
     return model_files(name, pretrained, cache_dir)
+
+
+def _download_weights(name: str | None, pretrained: str | None, cache_dir: str | None, repo: str | None) -> None:
+    """open_clip's own download of a zoo tag, or of an ``hf-hub:`` repository's config and weights."""
+    from open_clip.pretrained import download_pretrained, get_pretrained_cfg
+
+    if name and name.startswith(HF_HUB):
+        from huggingface_hub import hf_hub_download
+
+        hf_hub_download(repo_id=repo, filename=CONFIG_FILE, cache_dir=cache_dir)
+        download_pretrained({"hf_hub": f"{repo}/"}, cache_dir=cache_dir)
+    else:
+        download_pretrained(get_pretrained_cfg(name, pretrained), cache_dir=cache_dir)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import huggingface_hub
@@ -120,3 +122,38 @@ def test_check_a_local_folder(tmp_path, capsys):
     assert code == 1 and "[MISSING] weights" in out and "nothing can download a local file" in out
     _write_model_folder(folder, weights="open_clip_model.safetensors")
     assert _check(["check", "--model", f"local-dir:{folder}"], capsys)[0] == 0
+
+
+def _tokenizer_cache(cache: Path, repo_id: str) -> Path:
+    """A tokenizer repository in the hub's cache layout: tokenizer_config.json and tokenizer.json."""
+    snapshot = cache / f"models--{repo_id.replace('/', '--')}" / "snapshots" / REVISION
+    snapshot.mkdir(parents=True)
+    (snapshot.parents[1] / "refs").mkdir()
+    (snapshot.parents[1] / "refs" / "main").write_text(REVISION, encoding="utf-8")
+    (snapshot / "tokenizer_config.json").write_text(json.dumps({"model_max_length": 16}), encoding="utf-8")
+    (snapshot / "tokenizer.json").write_text(json.dumps({"version": "1.0"}), encoding="utf-8")
+    return snapshot
+
+
+def test_a_hub_text_tower_needs_its_tokenizer_files_and_download_fetches_them(hub_cache, capsys, monkeypatch):  # noqa: F811
+    repo, _ = _fake_hub_cache(hub_cache, "org/tiny", weights="open_clip_model.safetensors")
+    config_path = repo / "snapshots" / REVISION / "open_clip_config.json"
+    config = json.loads(config_path.read_text())
+    config["model_cfg"]["text_cfg"]["hf_tokenizer_name"] = "org/tok"
+    config_path.write_text(json.dumps(config))
+    code, out = _check(["check", "--model", "hf-hub:org/tiny"], capsys)
+    assert code == 1 and "[ok]      weights" in out
+    assert f"[MISSING] tokenizer config: tokenizer_config.json not in {hub_cache / 'models--org--tok'}" in out
+    assert "[MISSING] tokenizer vocabulary: tokenizer.json or spiece.model" in out
+    calls: list[dict[str, Any]] = []
+
+    def fake_snapshot_download(**kwargs: Any) -> str:
+        calls.append(kwargs)
+        return str(_tokenizer_cache(hub_cache, kwargs["repo_id"]))
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
+    monkeypatch.setattr(pretrained, "download_pretrained", lambda *a, **k: pytest.fail("the weights are there"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    code, out = _check(["download", "--model", "hf-hub:org/tiny"], capsys)
+    assert code == 0 and "Every file is there." in out and "tokenizer.json" in out
+    assert [c["repo_id"] for c in calls] == ["org/tok"] and "tokenizer_config.json" in calls[0]["allow_patterns"]
