@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from paint_lightning.commands import config as cfg
 from paint_lightning.commands.failures import UserError, config_phase
-from paint_lightning.commands.hub_export import check_hub_out, write_hub_folder
+from paint_lightning.commands.hub_export import check_hub_out, check_repo_id, write_hub_folder
 from paint_lightning.commands.paths import check_output_dir
 from paint_lightning.commands.results import export_model, task_metadata
 from paint_lightning.interpolation.combine import tower_tensors
@@ -160,6 +160,7 @@ def run_export(
         else:
             check_output_dir(directory, "--out")
             check_hub_out(directory, overwrite)
+            check_repo_id(hub.get("repo"))
         given = given_mix(alpha, mix, allow_extrapolation)
         loaded = load_run(run)
         target = chosen_mix(given, loaded.selected, f"--run={run!r}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -31,6 +32,13 @@ from paint_lightning.models.run_loading import LoadedRun
 
 HUB_MODEL = HUB_WEIGHTS[0]  # open_clip_model.safetensors
 CARD = "README.md"
+REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
+
+
+def check_repo_id(repo: str | None) -> None:
+    """Refuses a ``--repo`` that is not ``org/name``."""
+    if repo is not None and not REPO_ID.match(repo):
+        raise ValueError(f"--repo={repo!r}: give the repository as org/name (e.g. my-org/clip-patched).")
 
 
 def check_hub_out(out: Path, overwrite: bool) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from paint_lightning.engine.record import final_table
 from paint_lightning.models.hub import HF_HUB
-from paint_lightning.models.hub_files import zoo_hub_source
+from paint_lightning.models.hub_files import is_zoo_tag, zoo_hub_source
 
 FIGURE = "accuracy_vs_alpha.png"
 # Licences known for sure; every other base model's licence is written as unknown, with its source.
@@ -35,7 +35,7 @@ def base_model(clip: Mapping[str, Any]) -> dict[str, str | None]:
         repo = str(name)[len(HF_HUB) :]
         source = f"https://huggingface.co/{repo}"
         return {"text": f"`{name}`", "hub_id": repo, "licence": None, "source": source}
-    if name and pretrained and "/" not in str(pretrained) and not str(pretrained).endswith((".pt", ".safetensors")):
+    if name and pretrained and is_zoo_tag(str(name), str(pretrained)):
         repo, _, url = zoo_hub_source(str(name), str(pretrained))
         source = f"https://huggingface.co/{repo}" if repo else url or "open_clip's pretrained table"
         known = KNOWN_LICENCES.get(str(pretrained))

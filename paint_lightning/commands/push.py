@@ -12,16 +12,13 @@ folder is checked first: it must hold what open_clip's ``hf-hub:`` loading reads
 from __future__ import annotations
 
 import argparse
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from paint_lightning.commands.failures import UserError
-from paint_lightning.commands.hub_export import CARD, HUB_MODEL
+from paint_lightning.commands.hub_export import CARD, HUB_MODEL, REPO_ID
 from paint_lightning.models.hub import CONFIG_FILE, hub_offline
-
-_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 
 
 def push_main(argv: Sequence[str]) -> None:
@@ -53,7 +50,7 @@ def push(
             mode, or the hub refusing (naming the repository and the fix).
     """
     check_folder(folder)
-    if not _REPO_ID.match(repo):
+    if not REPO_ID.match(repo):
         raise UserError(f"--repo={repo!r}: give the repository as org/name (e.g. my-org/clip-patched).", exit_code=2)
     if hub_offline():
         raise UserError("HF_HUB_OFFLINE=1 forbids uploading; unset it to push.", exit_code=2)

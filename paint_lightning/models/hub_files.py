@@ -79,6 +79,15 @@ def zoo_hub_source(name: str, tag: str) -> tuple[str | None, str | None, str]:
     return repo_id, filename or None, str(cfg.get("url") or "")
 
 
+def is_zoo_tag(name: str | None, pretrained: str) -> bool:
+    """Whether ``pretrained`` is one of the zoo name's tags (else a file), as open_clip decides."""
+    import open_clip
+
+    if name and pretrained in open_clip.list_pretrained_tags_by_model(name):
+        return True
+    return not (os.sep in pretrained or Path(pretrained).suffix or Path(pretrained).expanduser().exists())
+
+
 def model_files(name: str | None, pretrained: str | None = None, cache_dir: str | None = None) -> ModelFiles:
     """The files ``name`` (and ``pretrained``, a zoo tag or a file) needs, looked up without downloading.
 
@@ -99,7 +108,7 @@ def model_files(name: str | None, pretrained: str | None = None, cache_dir: str 
             NeededFile("weights", ("*.safetensors", "*.bin", "*.pth"), Path(weights) if weights else None, folder),
         )
         return ModelFiles(name, f"the folder {folder}", files, None)
-    if pretrained and (os.sep in pretrained or Path(pretrained).suffix):
+    if pretrained and not is_zoo_tag(name, pretrained):
         path = Path(pretrained).expanduser()
         file = NeededFile("weights", (path.name,), path if path.is_file() else None, path.parent)
         return ModelFiles(f"{name or 'a config'} + {pretrained}", f"the file {path}", (file,), None)

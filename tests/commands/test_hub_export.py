@@ -187,3 +187,10 @@ def test_repo_and_license_need_format_hub(tiny_run, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["export", "--run", str(tiny_run), "--repo", "org/x", "--out", str(tmp_path / "o")])
     assert exit_info.value.code == 2 and "add --format hub" in capsys.readouterr().err
+
+
+def test_a_hub_export_refuses_a_repo_that_is_not_org_name_before_reading_the_run(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", "--run", str(tmp_path / "no_run"), "--format", "hub", "--repo", "tiny", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "--repo='tiny'" in err and "org/name" in err and "no_run" not in err
