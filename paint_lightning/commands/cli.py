@@ -188,6 +188,8 @@ EXTRA_COMMANDS: dict[str, tuple[str, str, str]] = {
         "configs_main",
         "List, show or copy the shipped configs (list|show|copy).",
     ),
+    "model": ("paint_lightning.commands.model", "model_main", "Check or fetch a model's files (check|download)."),
+    "push": ("paint_lightning.commands.push", "push_main", "Upload a hub export to the Hugging Face Hub."),
     "sequential": (
         "paint_lightning.commands.sequential",
         "sequential_main",

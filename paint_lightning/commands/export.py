@@ -5,6 +5,7 @@
     paint export --run lightning_logs/version_0 --out shipped/                 # alpha* of the run
     paint export --run lightning_logs/version_0 --alpha 0.3 --out a03/
     paint export --run .../checkpoints/last.ckpt --mix '{"embed": 0.2, "*": 0.5}' --out blocks/
+    paint export --run lightning_logs/version_0 --format hub --repo org/name --out hub/   # then paint push
 
 Writes ``patched.safetensors`` (the full CLIP state dict), ``patched.json`` (model source, mix,
 tasks, accuracies where the mix was swept, SHA-256) and ``open_clip_config.json`` (model config
@@ -13,17 +14,22 @@ with ``quick_gelu`` where used, and preprocessing), so that plain open_clip load
     model, _, preprocess = open_clip.create_model_and_transforms("local-dir:shipped")
 
 and a further patch starts from it with ``model.clip.pretrained: shipped/patched.safetensors``.
+
+``--format hub`` writes the folder of a Hugging Face model repository instead (open_clip's file
+names, a model card, the accuracy-vs-alpha figure: :mod:`~paint_lightning.commands.hub_export`),
+which ``paint push`` uploads and ``open_clip.create_model_and_transforms("hf-hub:org/name")`` loads.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from paint_lightning.commands import config as cfg
-from paint_lightning.commands.failures import config_phase
+from paint_lightning.commands.failures import UserError, config_phase
+from paint_lightning.commands.hub_export import check_hub_out, check_repo_id, write_hub_folder
 from paint_lightning.commands.paths import check_output_dir
 from paint_lightning.commands.results import export_model, task_metadata
 from paint_lightning.interpolation.combine import tower_tensors
@@ -45,13 +51,21 @@ def build_parser() -> Any:
     )
     parser.add_argument("--overwrite", type=bool, default=False, help="Replace an export already in --out.")
     add_extrapolation_flag(parser)
+    parser.add_argument(
+        "--format", type=Literal["open_clip", "hub"], default="open_clip", help="hub: a Hugging Face repository folder."
+    )
+    parser.add_argument("--repo", type=str | None, default=None, help="With --format hub: org/name, for the card.")
+    parser.add_argument("--license", type=str | None, default=None, help="With --format hub: the export's licence.")
     return parser
 
 
 def export_main(argv: Sequence[str]) -> None:
     """Runs ``paint export`` (see the module docstring)."""
     _, init = cfg.parse(build_parser(), argv, "export")
-    run_export(init.run, init.out, init.alpha, init.mix, init.overwrite, init.allow_extrapolation)
+    hub = {"repo": init.repo, "licence": init.license} if init.format == "hub" else None
+    if hub is None and (init.repo or init.license):
+        raise UserError("--repo and --license describe a hub export: add --format hub.", exit_code=2)
+    run_export(init.run, init.out, init.alpha, init.mix, init.overwrite, init.allow_extrapolation, hub)
 
 
 def add_extrapolation_flag(parser: Any) -> None:
@@ -133,11 +147,20 @@ def run_export(
     mix: str | None = None,
     overwrite: bool = False,
     allow_extrapolation: bool = False,
+    hub: Mapping[str, str | None] | None = None,
 ) -> Path:
-    """Exports the run's model at the chosen mix into ``out``; returns the weights path."""
+    """Exports the run's model at the chosen mix into ``out``; returns the weights path.
+
+    ``hub`` (``{"repo": ..., "licence": ...}``) asks for a hub folder (``--format hub``).
+    """
     directory = Path(out).expanduser()
     with config_phase():
-        check_out(directory, overwrite)
+        if hub is None:
+            check_out(directory, overwrite)
+        else:
+            check_output_dir(directory, "--out")
+            check_hub_out(directory, overwrite)
+            check_repo_id(hub.get("repo"))
         given = given_mix(alpha, mix, allow_extrapolation)
         loaded = load_run(run)
         target = chosen_mix(given, loaded.selected, f"--run={run!r}")
@@ -163,8 +186,14 @@ def run_export(
         "allow_extrapolation": allow_extrapolation,
         "tasks": task_metadata(loaded.module, record, test, index),
     }
-    path = export_model(loaded.module, target, directory, meta)
+    if hub is not None:
+        path = write_hub_folder(loaded, target, directory, meta, hub.get("repo"), hub.get("licence"))
+    else:
+        path = export_model(loaded.module, target, directory, meta)
     sha = json.loads((directory / METADATA).read_text())["sha256"]
     print(f"Exported {run} at mix {target.label()} to {path}\nSHA-256 {sha}")
     print(f'Load it with open_clip.create_model_and_transforms("local-dir:{directory}")')
+    if hub is not None:
+        repo = hub.get("repo") or "<org>/<name>"
+        print(f"Upload it with `paint push {directory} --repo {repo}`; then load it as hf-hub:{repo}")
     return path

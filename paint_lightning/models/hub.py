@@ -158,7 +158,8 @@ def _not_got(repo_folder: Path, reason: str, it: str = "it") -> str:
 
 def _hub_fix(repo_id: str, field_name: str) -> str:
     return (
-        f"Download the repository with `hf download {repo_id}` (or run once with network and without "
+        f"Download the repository with `paint model download --model hf-hub:{repo_id}` or `hf download {repo_id}` "
+        "(or run once with network and without "
         f"HF_HUB_OFFLINE=1), or point {field_name}.cache_dir or HF_HUB_CACHE / HF_HOME at the cache that holds it."
     )
 

@@ -68,6 +68,7 @@ def test_hf_hub_model_without_its_weights_in_the_cache_is_refused(hub_cache: Pat
     for part in ("model.clip.name='hf-hub:org/tiny'", str(repo), "open_clip_model.safetensors", "HF_HUB_OFFLINE=1"):
         assert part in message, part
     assert "hf download org/tiny" in message and "model.clip.random_init: true" in message
+    assert "`paint model download --model hf-hub:org/tiny`" in message
 
 
 def test_hf_hub_model_loads_the_cached_weights_and_says_where_from(hub_cache: Path) -> None:
