@@ -3,8 +3,9 @@
 Set-up: an open_clip architecture with random weights (``ViT-B-32``, ``ViT-L-14``; ``tiny`` is
 the tests' 1-layer CLIP, for the smoke test), float32, images at the architecture's own size
 (224 px), on the CPU with gloo. Two synthetic tasks (4 and 3 classes), ``heldout_max`` held-out
-images each; evaluation batches of 2 and ``sweep.chunk_mb=1``, so that at 224 px every batch is
-its own chunk and each process sweeps several chunks. One training step (batch 2 per process),
+images each (16: 2 x 8 per process on 2 processes); evaluation batches of 2 and ``sweep.chunk_mb=1``:
+the held-out cache keeps images as uint8 (147 KiB at 224 px), so a chunk holds 8 images and each
+process sweeps several chunks (counted by the probe and printed). One training step (batch 2 per process),
 3 alphas, no final test, the product's optimizer and checkpointing; FSDP runs use Lightning's
 ``ModelParallelStrategy`` with ``save_distributed_checkpoint=false`` (one full checkpoint file).
 
@@ -56,7 +57,13 @@ def config(arch: str, heldout: int) -> str:
     task = "paint_lightning.data.synthetic.ColourPatchSource"
     source = lambda classes, seed: {  # noqa: E731
         "class_path": task,
-        "init_args": {"num_classes": classes, "num_train": heldout + 8, "num_test": 4, "image_size": 32, "seed": seed},
+        "init_args": {
+            "num_classes": classes,
+            "num_train": 2 * heldout + 4,
+            "num_test": 4,
+            "image_size": 32,
+            "seed": seed,
+        },
     }
     return json.dumps(
         {
@@ -78,6 +85,7 @@ def config(arch: str, heldout: int) -> str:
                 "batch_size": 2,
                 "eval_batch_size": 2,
                 "num_workers": 0,
+                "heldout_fraction": 0.5,
                 "heldout_max": heldout,
             },
             "sweep": {"alphas": [0.0, 0.5, 1.0], "chunk_mb": 1, "final_test": False, "log_figures": False},
@@ -124,7 +132,9 @@ def fit(
     ranks_seen = [json.loads(p.read_text()) for p in sorted(probe.glob("rank*.json"))]
     assert len(ranks_seen) == ranks, f"{len(ranks_seen)} probe files for {ranks} processes"
     saved = [str(path) for path in root.rglob("checkpoints/*.ckpt")]
-    return {"ranks": ranks_seen, "seconds": seconds, "checkpoint": saved[0] if saved else None}
+    (report,) = [json.loads(path.read_text()) for path in root.rglob("paint_report.json")]
+    heldout = {name: task["num_examples"] for name, task in report["tasks"].items()}
+    return {"ranks": ranks_seen, "seconds": seconds, "checkpoint": saved[0] if saved else None, "heldout": heldout}
 
 
 def parallel(cfg: Path, checkpoint: str, root: Path, runs: int = 4, timeout: float = 3600) -> dict[str, Any]:
@@ -168,8 +178,10 @@ def _row(name: str, result: dict[str, Any]) -> str:
             f"{p} +{towers(rank, p):.2f}" for p in ("fit", "sweep", "checkpoint", "export") if p in rank["phases"]
         )
         start = towers(rank, "fit", "before")
-        cells.append(f"rank {rank['rank']}: at start {start:.2f}, peak {towers(rank, 'fit', 'peak'):.2f}; {phases}")
-    return f"{'; '.join(cells)} ({result['seconds']:.0f} s)"
+        head = f"rank {rank['rank']}: at start {start:.2f}, peak {towers(rank, 'fit', 'peak'):.2f}"
+        cells.append(f"{head}; {phases}; {rank.get('chunks', 0)} chunks swept")
+    heldout = " + ".join(str(n) for n in result.get("heldout", {}).values())
+    return f"{'; '.join(cells)}; {heldout} held-out images ({result['seconds']:.0f} s)"
 
 
 def verdicts(results: dict[str, Any]) -> dict[str, float]:
@@ -220,7 +232,7 @@ def report(arch: str, results: dict[str, Any], heldout: int) -> Result:
 def run(
     arch: str = "ViT-B-32",
     layouts: tuple[tuple[str, int], ...] = LAYOUTS,
-    heldout: int = 4,
+    heldout: int = 16,
     runs: int = 4,
     save: str | None = None,
     checkpoint: bool = True,
@@ -241,7 +253,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", default="ViT-B-32")
     parser.add_argument("--layouts", nargs="+", default=[f"{s}:{n}" for s, n in LAYOUTS])
-    parser.add_argument("--heldout", type=int, default=4)
+    parser.add_argument("--heldout", type=int, default=16, help="held-out images per task")
     parser.add_argument("--runs", type=int, default=4, help="paint parallel of this many runs (0: none)")
     parser.add_argument("--save", default=None, help="a JSON file for the raw figures")
     parser.add_argument("--no-checkpoint", action="store_true", help="write no checkpoints (and run no parallel)")

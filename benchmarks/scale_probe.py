@@ -119,11 +119,22 @@ class PhaseMemory(Callback):
         self.directory = Path(directory)
         self.phases = Phases()
         self.tower = 0
+        self.chunks = 0  # chunks of held-out images the sweeps staged, in this process
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         """Measures the sweep, checkpoint writes and the export by wrapping them."""
         from paint_lightning.callbacks import InterpolationSweep
         from paint_lightning.callbacks import interpolation_sweep as sweep_module
+        from paint_lightning.engine import sweeper
+
+        chunks = sweeper._chunks
+
+        def counted(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            for chunk in chunks(*args, **kwargs):
+                self.chunks += 1
+                yield chunk
+
+        sweeper._chunks = counted
 
         self.tower = tower_bytes(pl_module)  # before FSDP shards it
         self.phases.start("model")
@@ -146,7 +157,9 @@ class PhaseMemory(Callback):
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         """Writes this process's figures."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        figures = self.phases.summary(tower=self.tower, rank=trainer.global_rank, world=trainer.world_size)
+        figures = self.phases.summary(
+            tower=self.tower, rank=trainer.global_rank, world=trainer.world_size, chunks=self.chunks
+        )
         (self.directory / f"rank{trainer.global_rank}.json").write_text(json.dumps(figures))
 
 

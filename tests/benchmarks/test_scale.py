@@ -71,7 +71,10 @@ def test_verdicts_take_the_worst_process_and_falling_fsdp_memory_is_strict():
     result = report("ViT-B-32", results, 4)
     assert result.status == "OK" and result.name == "scale_b32"
     assert result.measured == pytest.approx(1.9 / 2.0)  # the worst target: the sweep's 1.9 of 2 towers
-    assert re.fullmatch(r"rank 0: at start 10\.00, peak 13\.00; fit \+3\.00 .*\(1 s\)", result.details["ddp2"])
+    assert re.fullmatch(
+        r"rank 0: at start 10\.00, peak 13\.00; fit \+3\.00 .* 0 chunks swept; .* held-out images \(1 s\)",
+        result.details["ddp2"],
+    )
 
 
 @pytest.mark.slow
@@ -82,6 +85,8 @@ def test_the_script_measures_a_tiny_fit_and_paint_parallel(tmp_path):
     (rank,) = results["ddp1"]["ranks"]
     assert set(rank["phases"]) == {"model", "fit", "sweep", "checkpoint", "export"}
     assert all(f["peak"] >= f["before"] > 0 for f in rank["phases"].values())
+    assert rank["chunks"] >= 1  # the probe saw the sweep stage its held-out images
+    assert results["ddp1"]["heldout"] == {"patches": 4, "other": 4}
     assert set(results["parallel"]["phases"]) >= {"load", "search", "test", "export"}
     result = report("tiny", results, 4)
     assert list(result.details)[:3] == ["set-up", "ddp1", "parallel"]
