@@ -4,8 +4,8 @@ Set-up: an open_clip architecture with random weights (``ViT-B-32``, ``ViT-L-14`
 the tests' 1-layer CLIP, for the smoke test), float32, images at the architecture's own size
 (224 px), on the CPU with gloo. Two synthetic tasks (4 and 3 classes), ``heldout_max`` held-out
 images each (16: 2 x 8 per process on 2 processes); evaluation batches of 2 and ``sweep.chunk_mb=1``:
-the held-out cache keeps images as uint8 (147 KiB at 224 px), so a chunk holds 8 images and each
-process sweeps several chunks (counted by the probe and printed). One training step (batch 2 per process),
+the sweep stages float32 images (588 KiB at 224 px), so every batch is its own chunk and each
+process sweeps several (8 on 2 processes; counted by the probe and printed). One training step (batch 2 per process),
 3 alphas, no final test, the product's optimizer and checkpointing; FSDP runs use Lightning's
 ``ModelParallelStrategy`` with ``save_distributed_checkpoint=false`` (one full checkpoint file).
 
