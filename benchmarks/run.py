@@ -21,6 +21,7 @@ import epoch_eval
 import gpu_bf16
 import gpu_sweep
 import merge_memory
+import scale
 import startup
 import sweep_memory
 import sweep_vs_limit
@@ -42,6 +43,10 @@ BENCHMARKS: dict[str, tuple[Callable[[], Result], str, float]] = {
 }
 ON_REQUEST: dict[str, tuple[Callable[[], Result], str, float]] = {
     "startup_200k": (lambda: startup.run(200_000), "<=", startup.TARGET),  # ~2 minutes, most of it writing files
+    # Real-size CLIPs, random weights; 1.0 = every target met (see benchmarks/scale.py). ~16 minutes, ~4 GB.
+    "scale_b32": (lambda: scale.run("ViT-B-32"), "<=", 1.0),
+    # ViT-L-14 on one process without checkpoints (2 processes or a checkpoint need > 16 GB): ~11 minutes, 12 GB.
+    "scale_l14": (lambda: scale.run("ViT-L-14", (("ddp", 1),), heldout=8, runs=0, checkpoint=False), "<=", 1.0),
 }
 
 
