@@ -156,7 +156,7 @@ class SweepRuntime:
         return tally.reduced(self._reduce("sum")).column(FINE_TUNED)
 
     def full_state(self, mix: Mix) -> dict[str, Tensor]:
-        """The module's full state dict (CPU copies) with the tower at ``mix``, on rank 0.
+        """The module's exported state dict (CPU copies) with the tower at ``mix``, on rank 0.
 
         Collective: every process must call it (a sharded model is gathered tensor by tensor,
         :func:`~paint_lightning.engine.mixed_state.gathered_state`, whatever the strategy's
@@ -165,7 +165,8 @@ class SweepRuntime:
         same in-place code the sweep evaluates with.
         """
         read = partial(gathered_state, self.model)
-        return state_at_mix(self.model, mix, self.ends(), read, keep=self.trainer.is_global_zero)
+        wanted = getattr(self.model, "exported_key", None)  # only what the export writes
+        return state_at_mix(self.model, mix, self.ends(), read, keep=self.trainer.is_global_zero, wanted=wanted)
 
     def _gather(self) -> Callable[[Tensor], Tensor]:
         strategy = self.trainer.strategy

@@ -70,7 +70,7 @@ def export_model(
     meta = {"mix": mix.to_json(), **metadata}
     if mix.is_scalar:
         meta.setdefault("alpha", mix.alpha)
-    exported = module.export_open_clip(state_at_mix(module, mix, ends))
+    exported = module.export_open_clip(state_at_mix(module, mix, ends, wanted=module.exported_key))
     return write_patched_model(module, exported, directory, meta)
 
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
+import torch
 from torch import Tensor, nn
 
 from paint_lightning.engine.protocol import Patchable, patch_tensors, reshard
-from paint_lightning.interpolation.combine import InPlaceCombiner
+from paint_lightning.interpolation.combine import Endpoints, InPlaceCombiner, write_mix
 from paint_lightning.interpolation.mix import Mix
 
 
@@ -26,6 +27,7 @@ def state_at_mix(
     ends: Sequence[Mapping[str, Tensor]] | None = None,
     state_dict: Callable[[], Mapping[str, Tensor] | Iterable[tuple[str, Tensor]]] | None = None,
     keep: bool = True,
+    wanted: Callable[[str], bool] | None = None,
 ) -> dict[str, Tensor]:
     """The model's full state dict (CPU copies) with its tower at ``mix``; the model is left as it was.
 
@@ -33,17 +35,23 @@ def state_at_mix(
     ``Mix.of(a)`` gives ``(1 - a) * zero_shot + a * fine_tuned`` for every floating-point tensor of
     the tower; every other tensor of the model is copied as it is.
 
+    Memory: an unsharded tower's mix is written straight into its host copies (the kernel the
+    sweep writes in place with, so the bits are the same), with no backup of the live tower; a
+    sharded tower (FSDP2) is written in place shard by shard (a backup of the local shard) and
+    gathered tensor by tensor. Keys ``wanted`` rejects are neither copied nor returned.
+
     Args:
         model: The model (:class:`~paint_lightning.engine.protocol.Patchable` with a ``state_dict``).
         mix: The coefficients, one per end point.
         ends: End points other than the live weights (several fine-tuned towers, a merged or a
             weight-averaged one), named as :func:`~paint_lightning.engine.protocol.patch_tensors` names them.
-        state_dict: What reads the full state dict while the tower holds the mix (default
-            ``model.state_dict``): a dict, or ``(name, tensor)`` pairs read one at a time, as
-            :func:`gathered_state` gathers a sharded model (then every process must call this).
+        state_dict: What reads the full state dict (default ``model.state_dict``): a dict, or
+            ``(name, tensor)`` pairs read one at a time, as :func:`gathered_state` gathers a sharded
+            model (then every process must call this).
         keep: Whether to copy the state to host memory. A process that writes nothing (not rank 0)
-            passes ``False``: it still reads the state (a sharded model's gather is collective) but
-            keeps no copy, and gets an empty dict.
+            passes ``False`` and gets an empty dict; it reads a sharded model's state all the same
+            (the gather is collective) and an unsharded one's not at all.
+        wanted: Which keys to return (default: all), e.g. only what an export writes.
 
     Raises:
         ValueError: When ``mix`` does not fit the end points or the tower's parameter groups.
@@ -52,20 +60,58 @@ def state_at_mix(
     """
     read = state_dict if state_dict is not None else model.state_dict  # type: ignore[attr-defined]
     live, start = patch_tensors(model)
-    with InPlaceCombiner(live, start, ends, after_write=lambda: reshard(model)) as combiner:
-        combiner.set(mix)
-        state = read()
-        copies: dict[str, Tensor] = {}
-        failed: Exception | None = None
-        for key, value in state.items() if isinstance(state, Mapping) else state:
-            if keep and failed is None:
-                try:
-                    copies[key] = value.detach().to("cpu", copy=True)
-                except RuntimeError as err:  # keep reading: the gather of the other processes goes on
-                    failed, copies = err, {}
-        if failed is not None:
-            raise RuntimeError(f"copying the model's state to host memory failed: {failed}") from failed
-        return copies
+    if any(callable(getattr(tensor, "to_local", None)) for tensor in model.patch_towers()[0].parameters()):
+        with InPlaceCombiner(live, start, ends, after_write=lambda: reshard(model)) as combiner:
+            combiner.set(mix)
+            return _host_copies(read(), keep, wanted, {})
+    if not keep:
+        return {}
+    endpoints = Endpoints(start, ends or [live])
+    endpoints.check(mix)
+    mixed: dict[tuple[int, tuple[int, ...], torch.dtype], Tensor] = {}
+    if ends is not None or any(c != (1.0,) for c in mix.per_tensor(endpoints.groups)):
+        with torch.no_grad():
+            targets = [torch.empty_like(live[name], device="cpu") for name in endpoints.names]
+            if all(tensor.device.type == "cpu" for tensor in live.values()):
+                write_mix(targets, endpoints, mix, stream=False)
+            else:
+                _write_on_device(targets, endpoints, mix, live)
+        mixed = {_identity(live[name]): target for name, target in zip(endpoints.names, targets, strict=True)}
+    return _host_copies(read(), keep, wanted, mixed)
+
+
+def _write_on_device(targets: list[Tensor], endpoints: Endpoints, mix: Mix, live: Mapping[str, Tensor]) -> None:
+    """The mix computed where the live tower is (the sweep's bits: one device copy, as a backup took), then copied."""
+    scratch = [torch.empty_like(live[name]) for name in endpoints.names]
+    write_mix(scratch, endpoints, mix)
+    for target, tensor in zip(targets, scratch, strict=True):
+        target.copy_(tensor)
+
+
+def _identity(tensor: Tensor) -> tuple[int, tuple[int, ...], torch.dtype]:
+    return tensor.data_ptr(), tuple(tensor.shape), tensor.dtype
+
+
+def _host_copies(
+    state: Mapping[str, Tensor] | Iterable[tuple[str, Tensor]],
+    keep: bool,
+    wanted: Callable[[str], bool] | None,
+    mixed: Mapping[tuple[int, tuple[int, ...], torch.dtype], Tensor],
+) -> dict[str, Tensor]:
+    """Host copies of ``state``'s wanted tensors (``mixed`` ones by identity); reads every pair to the end."""
+    copies: dict[str, Tensor] = {}
+    failed: Exception | None = None
+    for key, value in state.items() if isinstance(state, Mapping) else state:
+        if not keep or failed is not None or (wanted is not None and not wanted(key)):
+            continue
+        try:
+            made = mixed.get(_identity(value)) if mixed and isinstance(value, Tensor) else None
+            copies[key] = made if made is not None else value.detach().to("cpu", copy=True)
+        except RuntimeError as err:  # keep reading: the gather of the other processes goes on
+            failed, copies = err, {}
+    if failed is not None:
+        raise RuntimeError(f"copying the model's state to host memory failed: {failed}") from failed
+    return copies
 
 
 def gathered_state(model: nn.Module) -> Iterator[tuple[str, Tensor]]:

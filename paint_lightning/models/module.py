@@ -148,8 +148,8 @@ class PaintModule(EvalTally, LightningModule):
         return self.clip.visual, self.start_point.tower
 
     def export_open_clip(self, state: Mapping[str, Tensor]) -> OpenCLIPExport:
-        """The open_clip checkpoint in this module's full state dict ``state``."""
-        weights = {key[len("clip.") :]: value for key, value in state.items() if key.startswith("clip.")}
+        """The open_clip checkpoint in this module's full state dict ``state`` (its :meth:`exported_key` keys)."""
+        weights = {key[len("clip.") :]: value for key, value in state.items() if self.exported_key(key)}
         return OpenCLIPExport(weights, dict(self.model_cfg), dict(self.preprocess_cfg))
 
     def patched_state_dict(self, mix: Mix | float) -> dict[str, Tensor]:
@@ -158,7 +158,12 @@ class PaintModule(EvalTally, LightningModule):
         The weights are made by the same in-place code the sweep evaluates with.
         """
         mix = mix if isinstance(mix, Mix) else Mix.of(mix)
-        return self.export_open_clip(state_at_mix(self, mix)).state_dict
+        return self.export_open_clip(state_at_mix(self, mix, wanted=self.exported_key)).state_dict
+
+    @staticmethod
+    def exported_key(key: str) -> bool:
+        """Whether a key of this module's state dict is in the open_clip export (the CLIP model's)."""
+        return key.startswith("clip.")
 
     # -- tasks and heads -------------------------------------------------------------------------
 

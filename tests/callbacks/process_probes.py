@@ -79,6 +79,8 @@ class ExportCopies(Callback):
 
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        state_bytes = sum(t.numel() * t.element_size() for t in pl_module.state_dict().values())
-        record = {"calls": self.calls, "state_bytes": state_bytes}
+        state = pl_module.state_dict()
+        state_bytes = sum(t.numel() * t.element_size() for t in state.values())
+        exported = sum(t.numel() * t.element_size() for k, t in state.items() if pl_module.exported_key(k))
+        record = {"calls": self.calls, "state_bytes": state_bytes, "exported_bytes": exported}
         (self.directory / f"rank{trainer.global_rank}.json").write_text(json.dumps(record))

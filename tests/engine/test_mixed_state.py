@@ -77,12 +77,13 @@ def test_state_at_mix_reads_the_state_through_the_given_function() -> None:
     seen = []
 
     def gathered() -> dict[str, torch.Tensor]:
-        seen.append(model.tower[0].weight.detach().clone())  # the tower holds the mix while it is read
+        seen.append(model.tower[0].weight.detach().clone())  # an unsharded tower is not written in place
         return {"tower.0.weight": model.tower[0].weight}
 
+    live = model.tower[0].weight.detach().clone()
     state = state_at_mix(model, Mix.of(0.0), state_dict=gathered)
-    assert list(state) == ["tower.0.weight"] and torch.equal(seen[0], model.start[0].weight)
-    assert not torch.equal(model.tower[0].weight, model.start[0].weight)  # restored afterwards
+    assert list(state) == ["tower.0.weight"] and torch.equal(state["tower.0.weight"], model.start[0].weight)
+    assert torch.equal(seen[0], live) and torch.equal(model.tower[0].weight, live)
 
 
 def test_state_at_mix_rounds_a_lower_precision_tower_once_from_float32() -> None:
@@ -128,3 +129,31 @@ def test_a_failed_host_copy_reads_on_to_the_end_before_it_raises() -> None:
         state_at_mix(model, Mix.of(0.5), state_dict=pairs)
     assert read == ["a", "b", "c"]
     assert state_at_mix(model, Mix.of(0.5), state_dict=pairs, keep=False) == {}  # a process keeping nothing
+
+
+@pytest.mark.parametrize("mix", [Mix.of(0.35), Mix.of({"*": 0.2, "embed": 0.9})])
+def test_the_mix_is_written_into_the_copies_with_the_sweeps_bits_and_no_backup_of_the_live_tower(mix) -> None:
+    from paint_lightning.interpolation.combine import InPlaceCombiner, tower_tensors
+
+    model = Toy()
+    live, start = tower_tensors(model.tower), tower_tensors(model.start)
+    with InPlaceCombiner(live, start) as combiner:  # what the sweep evaluates
+        combiner.set(mix)
+        evaluated = {f"tower.{k}": v.clone() for k, v in live.items()}
+    clones: list[torch.Size] = []
+    original = torch.Tensor.clone
+    try:  # the old path cloned every live tensor (a backup of the tower) before writing in place
+        torch.Tensor.clone = lambda self, *a, **k: clones.append(self.shape) or original(self, *a, **k)  # type: ignore[method-assign]
+        state = state_at_mix(model, mix, wanted=lambda key: key.startswith("tower."))
+    finally:
+        torch.Tensor.clone = original  # type: ignore[method-assign]
+    assert clones == []
+    assert state.keys() == evaluated.keys()  # wanted: neither the start point nor the head copied
+    assert all(torch.equal(state[k], v) for k, v in evaluated.items())
+
+
+def test_a_process_keeping_nothing_does_not_read_an_unsharded_model() -> None:
+    model = Toy()
+    calls = []
+    assert state_at_mix(model, Mix.of(0.5), state_dict=lambda: calls.append(1) or model.state_dict(), keep=False) == {}
+    assert calls == []
