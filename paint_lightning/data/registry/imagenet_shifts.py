@@ -65,10 +65,11 @@ class ImageNetSubset(RegistrySource):
         lacking = sorted(set(expected) - found, key=list(expected).index)
         extra = [] if self.extra_folders_allowed else sorted(found - set(expected))
         if lacking or extra:
+            wrong = [f"{len(lacking)} of the {len(expected)} expected are missing {lacking[:_SHOWN]}"] * bool(lacking)
+            wrong += [f"{len(extra)} are not classes of this data set {extra[:_SHOWN]}"] * bool(extra)
             raise self.missing(
-                f"{folder} has {len(found)} class folders; {len(lacking)} of the {len(expected)} expected are missing "
-                f"{lacking[:_SHOWN]} and {len(extra)} are not classes of this data set {extra[:_SHOWN]}: the copy is "
-                "incomplete or in another layout (accuracy on part of the classes would not be the data set's)"
+                f"{folder} has {len(found)} class folders; {' and '.join(wrong)}: the copy is incomplete or in another "
+                "layout (accuracy on part of the classes, or with wrong labels, would not be the data set's)"
             )
         try:
             pairs = make_dataset(str(folder), expected, extensions=IMG_EXTENSIONS)
