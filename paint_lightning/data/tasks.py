@@ -128,8 +128,12 @@ def resolve_task(task: Task, role: Role, field_name: str) -> TaskSpec:
     if task.heldout_from == "val" and "val" not in task.source.splits:
         raise ValueError(
             f"{field_name}.heldout_from='val' but {type(task.source).__name__} has no official validation "
-            f"split (it has {', '.join(task.source.splits)}); use heldout_from: train to carve one from the "
-            "train split."
+            f"split (it has {', '.join(task.source.splits)}); "
+            + (
+                "use heldout_from: train to carve one from the train split."
+                if "train" in task.source.splits
+                else "leave heldout_from out: a test-only transfer task's held-out images sample its test split."
+            )
         )
     if task.dataset is not None and getattr(task.source, "root", "") is None:
         raise ValueError(

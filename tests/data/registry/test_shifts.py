@@ -120,6 +120,10 @@ def test_a_shift_is_a_transfer_task_judged_on_all_its_images(tmp_path: Path) -> 
     assert len(dm.train_set) == 6  # the patch task's images only
     record = dm.provenance()["tasks"]["imagenet_r"]
     assert record["heldout_from"] == "test" and "train" not in record and {"heldout", "test"} <= set(record)
+    with pytest.raises(ValueError, match=r"leave heldout_from out: a test-only transfer task.s held-out images sample"):
+        PaintDataModule(
+            patch=dm.patch, transfer=[Task(dataset="imagenet_r", root=str(tmp_path), heldout_from="val")], num_workers=0
+        )
 
 
 @pytest.mark.parametrize("model", ["vit_b32", "vit_l14"])
