@@ -149,3 +149,23 @@ def test_paint_data_check_reports_the_shifts_found(
         assert f"[ok]      {key} (data.transfer[" in out, out
         count = len(SHIFT_EXPECTED[key]["test"])  # type: ignore[arg-type]
         assert f"test:  {count:,} images, {HEAD_SIZES[key]}/{HEAD_SIZES[key]} classes" in out, out
+
+
+def test_a_fit_sweeps_and_reports_a_shift_as_a_transfer_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from paint_lightning.callbacks import InterpolationSweep
+    from tests.callbacks.helpers import fit_tiny
+    from tests.conftest import tiny_datamodule
+
+    SHIFT_FAKES["objectnet"](tmp_path / "data")
+
+    def with_objectnet(**kwargs) -> PaintDataModule:
+        dm = tiny_datamodule(**kwargs)
+        shift = Task(dataset="objectnet", root=str(tmp_path / "data"), templates=["a photo of a {}."])
+        return PaintDataModule(patch=dm.patch, transfer=[shift], batch_size=16, num_workers=0, heldout_max=20)
+
+    monkeypatch.setattr("tests.callbacks.helpers.tiny_datamodule", with_objectnet)
+    sweep = InterpolationSweep(alphas=[0.0, 1.0], log_figures=False)
+    fit_tiny(tmp_path / "run", [sweep], epochs=1)
+    last = sweep.history[-1]
+    assert last["tasks"]["objectnet"]["role"] == "transfer" and len(last["tasks"]["objectnet"]["accuracy"]) == 2
+    assert sweep.test_result["tasks"]["objectnet"]["num_examples"] == 114  # every image of the 113 classes
