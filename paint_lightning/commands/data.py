@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from paint_lightning.data.heldout import task_split
+from paint_lightning.data.heldout import heldout_source_split, task_split
 from paint_lightning.data.overlap import describe_overlap, find_overlaps
 from paint_lightning.data.registry.catalog import REGISTRY, options_of
 from paint_lightning.data.registry.missing import ChecksumError, DataNotFoundError, DownloadError
@@ -200,10 +200,10 @@ def check_task(
         except ValueError as err:
             problems.append(("", _message(err)))
     try:  # the check a run makes (paint_lightning.data.overlap); an unreadable split is reported above
-        overlaps = find_overlaps(source, task.heldout_from, role)
+        overlaps = find_overlaps(source, heldout_source_split(task), role)
     except Exception:
         overlaps = []
-    problems += [("", describe_overlap(overlap, task.heldout_from, role)) for overlap in overlaps]
+    problems += [("", describe_overlap(overlap, heldout_source_split(task), role)) for overlap in overlaps]
     if problems:
         lines += [f"{_PAD}problem: {p}" for p in _merged(problems)]
         layout, how = source.layout(), source.obtain()

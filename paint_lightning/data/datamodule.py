@@ -12,7 +12,7 @@ from torchvision import transforms as T
 
 from paint_lightning.data.cache import FinishesOnDevice, TensorDataset, batch_loader
 from paint_lightning.data.evalsets import EvalSetCache, replaces_validation
-from paint_lightning.data.heldout import task_split
+from paint_lightning.data.heldout import heldout_source_split, task_split
 from paint_lightning.data.overlap import check_disjoint
 from paint_lightning.data.provenance import check_unchanged, task_provenance
 from paint_lightning.data.resumable import ResumableDataLoader, SeededItems
@@ -98,7 +98,7 @@ class PaintDataModule(FinishesOnDevice, LightningDataModule):
         # Split sizes, and splits that share images, are checked now, before anything expensive runs.
         self._splits = {task.name: self._split(task, field) for field, _, task in self._fields()}
         for field, role, task in self._fields():
-            check_disjoint(task.name, field, task.source, task.heldout_from, role)  # type: ignore[arg-type]
+            check_disjoint(task.name, field, task.source, heldout_source_split(task), role)
         self.train_transform: Callable[[Any], Any] | None = None
         self.eval_transform: Callable[[Any], Any] | None = None
         self.train_set: Dataset | None = None
@@ -134,9 +134,10 @@ class PaintDataModule(FinishesOnDevice, LightningDataModule):
             train_parts = []
             for index, task in enumerate(tasks):
                 train_idx, heldout_idx = self._splits[task.name]
-                full_eval = task.source.dataset(task.heldout_from, self.eval_transform)
+                heldout_from = heldout_source_split(task)
+                full_eval = task.source.dataset(heldout_from, self.eval_transform)
                 self.heldout_sets[task.name] = Subset(full_eval, heldout_idx)
-                self._eval_cache.register(self.heldout_sets[task.name], task.source, task.heldout_from, heldout_idx)
+                self._eval_cache.register(self.heldout_sets[task.name], task.source, heldout_from, heldout_idx)
                 if index < len(self.patch):
                     full_train = task.source.dataset("train", self.train_transform)
                     train_parts.append(WithTaskIndex(Subset(full_train, train_idx), index))
@@ -201,9 +202,9 @@ class PaintDataModule(FinishesOnDevice, LightningDataModule):
                     task.name: task_provenance(
                         task.source,
                         roles[task.name],
-                        task.heldout_from,
+                        heldout_source_split(task),
                         self._splits[task.name][1],
-                        ("train", "heldout", "test"),
+                        ("train", "heldout", "test") if "train" in task.source.splits else ("heldout", "test"),
                     )
                     for task in self._tasks()
                 },

@@ -33,6 +33,16 @@ def heldout_split(size: int, fraction: float, max_size: int | None, seed: int) -
     return sorted(order[count:]), sorted(order[:count])
 
 
+def heldout_source_split(task: Any) -> Any:
+    """The split a task's held-out images come from: its ``heldout_from``, or ``test`` for a test-only source.
+
+    A source without a train split (ImageNet's shifts) can only be a transfer task (see
+    :func:`~paint_lightning.data.tasks.resolve_task`): its held-out images, evaluated at every alpha and
+    choosing nothing, are a seeded sample of its test split.
+    """
+    return task.heldout_from if "train" in task.source.splits else "test"
+
+
 def task_split(task: Any, field: str, fraction: float, max_size: int, split_seed: int) -> tuple[list[int], list[int]]:
     """``(train, heldout)`` indices of a task, once its splits are found usable.
 
@@ -47,6 +57,8 @@ def task_split(task: Any, field: str, fraction: float, max_size: int, split_seed
     """
     where, fix = _where(task, field)
     kind = type(task.source).__name__
+    if "train" not in task.source.splits:
+        return _test_only_split(task, where, fix, kind, max_size, split_seed)
     size = len(task.source.dataset("train", None))
     if size == 0:
         raise ValueError(
@@ -74,6 +86,15 @@ def task_split(task: Any, field: str, fraction: float, max_size: int, split_seed
             "held-out split; give the task more images."
         )
     return heldout_split(size, fraction, max_size, seed)
+
+
+def _test_only_split(task: Any, where: str, fix: str, kind: str, max_size: int, split_seed: int) -> tuple[list, list]:
+    """No train images, and held-out images that are a seeded sample (at most ``max_size``) of the test split."""
+    test_size = len(task.source.dataset("test", None))
+    if test_size == 0:
+        raise ValueError(f"{where}: the test split of {kind} is empty (it is the only split of this data set); {fix}.")
+    generator = torch.Generator().manual_seed(stable_seed(split_seed, task.name))
+    return [], sorted(torch.randperm(test_size, generator=generator)[:max_size].tolist())
 
 
 def _where(task: Any, field: str) -> tuple[str, str]:

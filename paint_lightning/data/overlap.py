@@ -40,9 +40,12 @@ def split_pairs(heldout_from: Split, trained: bool) -> list[tuple[Split, Split]]
     """The pairs of splits a task must keep apart.
 
     Args:
-        heldout_from: Where the task's held-out images come from (``train`` or ``val``).
+        heldout_from: Where the task's held-out images come from (``train`` or ``val``; ``test`` for a
+            test-only transfer task, whose held-out images choose nothing: no pair then).
         trained: Whether the run trains on the task's train split (patch tasks).
     """
+    if heldout_from == "test":  # a test-only transfer task: its held-out images are a sample of its test split
+        return []
     pairs: list[tuple[Split, Split]] = [(heldout_from, "test")]
     if trained and heldout_from != "train":
         pairs += [("train", "test"), ("train", heldout_from)]

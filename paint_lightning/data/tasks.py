@@ -121,13 +121,19 @@ def resolve_task(task: Task, role: Role, field_name: str) -> TaskSpec:
             raise ValueError(f"{field_name}: the data set's stored class names are empty or blank.")
     else:
         classnames = check_classnames(source_names, f"{field_name}.source.classnames")
+    if "train" not in task.source.splits and role != "transfer":
+        raise ValueError(test_only_message(task, role, field_name))
     if task.heldout_from not in ("train", "val"):
         raise ValueError(f"{field_name}.heldout_from={task.heldout_from!r}: use 'train' or 'val'.")
     if task.heldout_from == "val" and "val" not in task.source.splits:
         raise ValueError(
             f"{field_name}.heldout_from='val' but {type(task.source).__name__} has no official validation "
-            f"split (it has {', '.join(task.source.splits)}); use heldout_from: train to carve one from the "
-            "train split."
+            f"split (it has {', '.join(task.source.splits)}); "
+            + (
+                "use heldout_from: train to carve one from the train split."
+                if "train" in task.source.splits
+                else "leave heldout_from out: a test-only transfer task's held-out images sample its test split."
+            )
         )
     if task.dataset is not None and getattr(task.source, "root", "") is None:
         raise ValueError(
@@ -138,6 +144,22 @@ def resolve_task(task: Task, role: Role, field_name: str) -> TaskSpec:
     if templates is None:
         templates = getattr(task.source, "templates", None) or "simple"
     return TaskSpec(task.name, role, classnames, resolve_templates(templates, f"{field_name}.templates"))
+
+
+def test_only_message(task: Task, role: Role, field_name: str) -> str:
+    """Why a source without a train split cannot have ``role`` (patch or support), and what to do instead."""
+    what = f"dataset {task.dataset!r}" if task.dataset is not None else type(task.source).__name__
+    why = (
+        "there is nothing to fine-tune on"
+        if role == "patch"
+        else "a support task's held-out images choose alpha, and they could only come from the test split the final "
+        "report measures"
+    )
+    return (
+        f"{field_name}: {what} has only a test split (splits: {', '.join(task.source.splits)}), so it cannot be a "
+        f"{role} task: {why}. Watch it as a transfer task instead (data.transfer: [{{dataset: ...}}]: evaluated at "
+        "every alpha and reported, never trained on, never choosing alpha)."
+    )
 
 
 def resolve_tasks(fields: list[tuple[str, Role, Task]]) -> list[TaskSpec]:

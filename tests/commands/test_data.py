@@ -151,9 +151,11 @@ def test_processes_asking_to_download_at_once_take_turns(tmp_path: Path, monkeyp
 def test_list_prints_the_registry(capsys) -> None:
     main(["data", "list"])
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == 18 and out[0].split()[:3] == ["dataset", "classes", "splits"]
+    assert len(out) == 23 and out[0].split()[:3] == ["dataset", "classes", "splits"]
     assert any(line.split()[:4] == ["sun397", "397", "train/test", "yes"] for line in out)
     assert any(line.split()[:4] == ["imagenet", "1000", "train/test", "manual"] for line in out)
+    assert any(line.split()[:4] == ["imagenet_r", "200", "test", "manual"] for line in out)
+    assert any(line.split()[:4] == ["objectnet", "113", "test", "manual"] for line in out)
 
 
 def test_check_needs_no_model_section(tmp_path: Path, capsys) -> None:

@@ -11,15 +11,18 @@ from paint_lightning.data.registry.catalog import (
     APPLICATION_TASKS,
     PATCHING_TASKS,
     REGISTRY,
+    SHIFT_TASKS,
     SUPPORT_TASKS,
     build_source,
     names,
     options_of,
 )
 from paint_lightning.data.registry.imagenet import ImageNet
+from paint_lightning.data.registry.imagenet_shifts import ImageNetA, ImageNetR, ImageNetSketch, ImageNetV2
 from paint_lightning.data.registry.kitti import KittiDistance
 from paint_lightning.data.registry.missing import ChecksumError, DataNotFoundError, DownloadError
 from paint_lightning.data.registry.mtsd import MTSD
+from paint_lightning.data.registry.objectnet import ObjectNet
 from paint_lightning.data.registry.seeded_splits import RESISC45, SUN397, EuroSAT
 from paint_lightning.data.registry.torchvision_files import DTD, GTSRB, CLEVRCount, Food101, StanfordCars
 
@@ -35,6 +38,7 @@ __all__ = [
     "PATCHING_TASKS",
     "REGISTRY",
     "RESISC45",
+    "SHIFT_TASKS",
     "STL10",
     "SUN397",
     "SUPPORT_TASKS",
@@ -47,7 +51,12 @@ __all__ = [
     "FashionMNIST",
     "Food101",
     "ImageNet",
+    "ImageNetA",
+    "ImageNetR",
+    "ImageNetSketch",
+    "ImageNetV2",
     "KittiDistance",
+    "ObjectNet",
     "RegistrySource",
     "StanfordCars",
     "build_source",

@@ -9,8 +9,10 @@ from typing import Any
 from paint_lightning.data.registry.arrays import CIFAR10, CIFAR100, MNIST, STL10, SVHN, FashionMNIST
 from paint_lightning.data.registry.base import RegistrySource
 from paint_lightning.data.registry.imagenet import ImageNet
+from paint_lightning.data.registry.imagenet_shifts import ImageNetA, ImageNetR, ImageNetSketch, ImageNetV2
 from paint_lightning.data.registry.kitti import KittiDistance
 from paint_lightning.data.registry.mtsd import MTSD
+from paint_lightning.data.registry.objectnet import ObjectNet
 from paint_lightning.data.registry.seeded_splits import RESISC45, SUN397, EuroSAT
 from paint_lightning.data.registry.torchvision_files import DTD, GTSRB, CLEVRCount, Food101, StanfordCars
 
@@ -20,6 +22,8 @@ PATCHING_TASKS = ("cars", "dtd", "eurosat", "gtsrb", "kitti_distance", "mnist", 
 SUPPORT_TASKS = ("imagenet", "cifar10", "cifar100", "stl10", "food101")
 #: Data sets of the paper's applications (broad transfer, counting).
 APPLICATION_TASKS = ("fashion_mnist", "clevr_count", "mtsd")
+#: ImageNet's distribution shifts (WiSE-FT's protocol): test-only, watched as transfer tasks.
+SHIFT_TASKS = ("imagenet_v2", "imagenet_r", "imagenet_a", "imagenet_sketch", "objectnet")
 
 REGISTRY: dict[str, type[RegistrySource]] = {
     cls.key: cls
@@ -41,12 +45,17 @@ REGISTRY: dict[str, type[RegistrySource]] = {
         FashionMNIST,
         CLEVRCount,
         MTSD,
+        ImageNetV2,
+        ImageNetR,
+        ImageNetA,
+        ImageNetSketch,
+        ObjectNet,
     )
 }
 
 
 def names() -> list[str]:
-    """Registry keys: patching tasks, support tasks, then the applications' data sets."""
+    """Registry keys: patching tasks, support tasks, the applications' data sets, then ImageNet's shifts."""
     return list(REGISTRY)
 
 

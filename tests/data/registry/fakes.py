@@ -20,6 +20,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.data.registry.shift_fakes import SHIFT_EXPECTED, SHIFT_FAKES
+
 _BYTES: dict[str, bytes] = {}
 
 
@@ -273,6 +275,7 @@ FAKES: dict[str, Callable[[Path], None]] = {
     "fashion_mnist": fake_fashion_mnist,
     "clevr_count": fake_clevr_count,
     "mtsd": fake_mtsd,
+    **SHIFT_FAKES,
 }
 
 # What each loader must report on its fake: split -> labels in item order (None: only the count).
@@ -294,6 +297,7 @@ EXPECTED: dict[str, dict[str, list[int] | int]] = {
     "fashion_mnist": {"train": [0, 1, 2, 3, 4, 9], "test": [7, 8, 9]},
     "clevr_count": {"train": [0, 7, 2, 1], "test": [3, 0]},  # counts 3, 10, 5, 4 / 6, 3
     "mtsd": {"train": [0, 1, 1, 2], "test": [0, 1, 2]},
+    **SHIFT_EXPECTED,
 }
 
 

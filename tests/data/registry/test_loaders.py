@@ -33,7 +33,7 @@ def test_loader_reads_its_fake_files(key: str, tmp_path: Path, monkeypatch: pyte
 def test_missing_files_say_what_to_fetch(key: str, tmp_path: Path) -> None:
     source = build_source(key, str(tmp_path))
     with pytest.raises(DataNotFoundError) as info:
-        source.labels("train")
+        source.labels(source.splits[0])  # train, or test for the test-only data sets
     message = str(info.value)
     assert f"dataset {key!r}" in message and "Expected layout:" in message and "How to get it:" in message
     assert str(tmp_path / source.folder) in message

@@ -11,6 +11,7 @@ from paint_lightning.data.registry import (
     APPLICATION_TASKS,
     PATCHING_TASKS,
     REGISTRY,
+    SHIFT_TASKS,
     SUPPORT_TASKS,
     CLEVRCount,
     build_source,
@@ -23,13 +24,14 @@ from tests.data.registry.fakes import trust_fake_checksums
 CLASS_COUNTS = {
     "cars": 196, "dtd": 47, "eurosat": 10, "gtsrb": 43, "kitti_distance": 4, "mnist": 10, "resisc45": 45,
     "sun397": 397, "svhn": 10, "imagenet": 1000, "cifar10": 10, "cifar100": 100, "stl10": 10, "food101": 101,
-    "fashion_mnist": 10, "clevr_count": 8,
+    "fashion_mnist": 10, "clevr_count": 8, "imagenet_v2": 1000, "imagenet_r": 200, "imagenet_a": 200,
+    "imagenet_sketch": 1000, "objectnet": 113,
 }  # fmt: skip
 
 
 def test_registry_holds_the_papers_data_sets() -> None:
-    assert set(PATCHING_TASKS) | set(SUPPORT_TASKS) | set(APPLICATION_TASKS) == set(REGISTRY)
-    assert len(PATCHING_TASKS) == 9 and len(SUPPORT_TASKS) == 5
+    assert set(PATCHING_TASKS) | set(SUPPORT_TASKS) | set(APPLICATION_TASKS) | set(SHIFT_TASKS) == set(REGISTRY)
+    assert len(PATCHING_TASKS) == 9 and len(SUPPORT_TASKS) == 5 and len(SHIFT_TASKS) == 5
 
 
 @pytest.mark.parametrize(("key", "count"), CLASS_COUNTS.items())
