@@ -1,4 +1,9 @@
-"""Per-block search on a synthetic measure whose accuracies are known functions of the mix."""
+"""Per-block search on a synthetic measure whose accuracies are known functions of the mix.
+
+The held-out sets are two parts (:class:`Parted`): the search part and the confirm part of the
+default rule (``accept: confirm``), each a :class:`Synthetic` measure; the whole held-out set (what
+the global sweep, ``paired`` and ``gain`` read) is their sum.
+"""
 
 import itertools
 import math
@@ -8,7 +13,8 @@ import torch
 
 from paint_lightning.engine import Counts, SweepSettings, sweep_alphas
 from paint_lightning.engine.per_block.block_report import comparison_table, per_block_mixes, per_block_test, summary
-from paint_lightning.engine.per_block.block_search import BlockSearch, mix_of, search_blocks
+from paint_lightning.engine.per_block.acceptance import paired_margin
+from paint_lightning.engine.per_block.block_search import BlockSearch, HeldoutParts, mix_of, search_blocks
 from paint_lightning.interpolation import Mix
 
 GROUPS = ["block.1", "embed", "head", "block.0"]  # any order: the search orders them by depth
@@ -29,22 +35,49 @@ class Synthetic:
 
     def __call__(self, mixes: list[Mix]) -> Counts:
         self.measured += mixes
+        return self.counts(mixes)
+
+    def counts(self, mixes: list[Mix]) -> Counts:
         counts = Counts.zeros(list(ROLES), mixes)
         for j, mix in enumerate(mixes):
             c = self.coefficients(mix)
             counts.correct[0, j] = round(self.total * self.patch(c) / 100)
             counts.correct[1, j] = round(self.total * self.support(c) / 100)
         counts.total[:] = torch.tensor([self.total, self.total])
+        # Image by image: the images a mix gets right are the first `correct` ones (nested).
+        right = counts.correct[:, :, None] - counts.correct[:, None, :]
+        counts.discordant = right.clamp(min=0)
         return counts
+
+
+class Parted:
+    """Held-out sets in two parts, a :class:`Synthetic` each; calling it measures the whole (their sum)."""
+
+    def __init__(self, search: Synthetic, confirm: Synthetic) -> None:
+        self.search, self.confirm = search, confirm
+        self.parts = HeldoutParts(search, confirm)
+        self.measured: list[Mix] = []
+
+    def __call__(self, mixes: list[Mix]) -> Counts:
+        self.measured += mixes
+        a, b = self.search.counts(mixes), self.confirm.counts(mixes)
+        pairs = a.discordant + b.discordant  # type: ignore[operator]
+        return Counts(a.tasks, a.candidates, a.correct + b.correct, a.total + b.total, a.loss + b.loss, pairs)
+
+
+def halves(patch, support, total: int = 10_000) -> Parted:
+    """Both parts with the same accuracies (half the images each): the search's best is real."""
+    return Parted(Synthetic(patch, support, total // 2), Synthetic(patch, support, total - total // 2))
 
 
 def mean(c: dict[str, float]) -> float:
     return sum(c.values()) / len(c)
 
 
-def run(measure: Synthetic, block: BlockSearch) -> tuple[dict, dict]:
+def run(measure: Synthetic | Parted, block: BlockSearch) -> tuple[dict, dict]:
     record, table = sweep_alphas(measure, ROLES, SETTINGS)
-    return record, search_blocks(measure, ROLES, SETTINGS, block, GROUPS, record["selected_alpha"], table)
+    parts = measure.parts if isinstance(measure, Parted) else None
+    return record, search_blocks(measure, ROLES, SETTINGS, block, GROUPS, record["selected_alpha"], table, parts)
 
 
 # Support is hurt by the shallow groups only; the patch task gains from every group.
