@@ -111,7 +111,7 @@ def comparison_table(search: Mapping[str, Any], test: Mapping[str, Any] | None) 
         f"{search['evaluations']} mixes on {where}; {verdict})",
         f"per-block: {best}",
         *([f"accept: {accept['reason']}"] if "reason" in accept else []),
-        f"{'':<{width}}  {'':<7}" + "".join(f"  {label:^21}  " for label, _ in blocks) + f"  {'test':^40}",
+        (f"{'':<{width}}  {'':<7}" + "".join(f"  {label:^21}  " for label, _ in blocks) + f"{'test':^40}").rstrip(),
         f"{'task':<{width}}  {'role':<7}"
         + f"  {'global':>8}  {'per-block':>9}    " * len(blocks)
         + f"{'zero-shot':>9}  {'fine-tuned':>10}  {'global':>6}  {'per-block':>9}",
