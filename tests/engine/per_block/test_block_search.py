@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from paint_lightning.engine import Counts, SweepSettings, sweep_alphas
-from paint_lightning.engine.per_block.block_report import comparison_table, per_block_mixes, per_block_test, summary
 from paint_lightning.engine.per_block.acceptance import paired_margin
+from paint_lightning.engine.per_block.block_report import comparison_table, per_block_mixes, per_block_test, summary
 from paint_lightning.engine.per_block.block_search import BlockSearch, HeldoutParts, mix_of, search_blocks
 from paint_lightning.interpolation import Mix
 
@@ -263,7 +263,7 @@ def test_confirm_rejects_a_mix_that_only_won_on_its_search_data() -> None:
     assert search["best"] == {"embed": 0.0, "block.0": 0.3, "block.1": 1.0, "head": 1.0}
     accept = search["accept"]
     assert accept["rule"] == "confirm" and accept["search"]["gain"] == pytest.approx(23.75)
-    assert accept["confirm"] == {"global": pytest.approx(45.0), "best": pytest.approx(40.0), "gain": pytest.approx(-5.0)}
+    assert accept["confirm"] == pytest.approx({"global": 45.0, "best": 40.0, "gain": -5.0})
     assert not search["won"] and search["selected_mix"] == 0.1 and "alpha* kept" in accept["reason"]
     assert search["heldout_parts"]["confirm"]["p"]["per_block"] == pytest.approx(40.0)
     # The old rule accepts that very mix: searched and accepted on the same (search-part) data.
@@ -282,7 +282,7 @@ def test_confirm_rejects_a_mix_over_the_support_limit_on_the_confirm_part() -> N
 
 def test_confirm_needs_the_held_out_parts() -> None:
     measure = Synthetic(*SHALLOW_HURTS)
-    with pytest.raises(ValueError, match="sweep.per_block.accept=confirm"):
+    with pytest.raises(ValueError, match=r"sweep\.per_block\.accept=confirm"):
         run(measure, BlockSearch(search="coordinate", budget=5))
 
 
