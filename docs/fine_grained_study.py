@@ -244,7 +244,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     searches = [
-        BlockSearch(search=s.split(":")[0], budget=int(s.split(":")[1]), min_gain=args.min_gain) for s in args.search
+        BlockSearch(search=s.split(":")[0], budget=int(s.split(":")[1]), min_gain=args.min_gain, accept="gain")
+        for s in args.search
     ]
     results = {}
     for run in args.runs:

@@ -83,7 +83,8 @@ def export_selected_model(
 ) -> Path:
     """Exports the model at the record's selected mix into ``directory`` (collective; rank 0 writes).
 
-    The selected mix is alpha*, or the per-block mix when a per-block search won on held-out data.
+    The selected mix is alpha*, or the per-block mix when a per-block search won under its rule
+    (``sweep.per_block.accept``).
 
     Returns:
         The path of the weights file.
@@ -126,6 +127,7 @@ def export_selected_model(
         }
         if search is not None:
             meta["per_block"] = {key: search[key] for key in ("search", "best", "won", "gain", "evaluations")}
+            meta["per_block"]["accept"] = (search.get("accept") or {"rule": "gain"})["rule"]  # the rule that decided
         weights = write_patched_model(model, model.export_open_clip(state), directory, meta)
     runtime.trainer.strategy.barrier("paint-export")
     return weights

@@ -85,6 +85,7 @@ def test_export_writes_the_selected_mix(run) -> None:
     report = json.loads((log_dir / "paint_report.json").read_text())
     meta = json.loads((log_dir / "patched.json").read_text())
     assert meta["selected_mix"] == report["selected_mix"] and meta["per_block"]["won"] == report["per_block"]["won"]
+    assert meta["per_block"]["accept"] == "confirm"
     exported = load_file(log_dir / "patched.safetensors")
     expected = module.patched_state_dict(Mix.from_json(report["selected_mix"]))
     for name in ("visual.conv1.weight", "visual.proj", "visual.transformer.resblocks.0.mlp.c_fc.weight"):
