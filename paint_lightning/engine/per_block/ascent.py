@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from paint_lightning.engine.alpha_sweep import Measure, SweepSettings, measure_missing
 from paint_lightning.engine.counts import TaskCounts
@@ -20,8 +20,21 @@ from paint_lightning.interpolation.mix import FINE_TUNED, ZERO_SHOT, Mix, rounde
 from paint_lightning.selection.coordinate import coordinate_ascent
 from paint_lightning.selection.search import grid_alphas
 
-if TYPE_CHECKING:
-    from paint_lightning.engine.per_block.block_search import BlockSearch
+
+class Climb(Protocol):
+    """The settings :func:`ascend` reads, those of a ``BlockSearch``.
+
+    A protocol, so that this module need not import :mod:`~paint_lightning.engine.per_block.block_search`,
+    which calls it.
+    """
+
+    search: str
+    budget: int
+    values: tuple[float, ...]
+    resolution: float
+    rounds: int
+    over_limit: float
+
 
 Seen = dict[Mix, tuple[dict[str, float], float, float]]
 """Mix -> (group -> coefficient, objective, guide), for every mix measured."""
@@ -43,7 +56,7 @@ def ascend(
     table: dict[Mix, TaskCounts],
     roles: Mapping[str, str],
     settings: SweepSettings,
-    block: BlockSearch,
+    block: Climb,
     ordered: list[str],
     alpha: float,
     price: float,
