@@ -121,7 +121,7 @@ def bonferroni_z(z: float, comparisons: int) -> float:
     A one-sided test at ``z`` wrongly finds an improvement with probability ``1 - Phi(z)``; the
     best of ``comparisons`` candidates, each tested at ``Phi^-1(1 - (1 - Phi(z)) / comparisons)``,
     does so at most as often whatever their dependence. ``z = 1`` (:data:`~paint_lightning.selection.
-    uncertainty.Z`): 1.0 for one try, 2.15 for 10, 2.66 for 40, 2.79 for 60.
+    uncertainty.Z`): 1.0 for one try, 2.15 for 10, 2.65 for 40, 2.79 for 60.
     """
     if comparisons <= 1:
         return z

@@ -85,7 +85,7 @@ class BlockSearch:
             equally noisy, so neither the search nor the check is starved.
         paired_z: One-sided ``z`` of a single paired comparison (``paired``), split among the mixes
             tried (Bonferroni); default 1.0, the level of the sweep's other intervals (about 84%
-            one-sided), so 40 tries need about 2.66 standard errors.
+            one-sided), so 40 tries need about 2.65 standard errors.
         price_span: How far below and above alpha* the global path's price of support accuracy
             is measured (constrained criteria only; see :mod:`~paint_lightning.engine.per_block.tradeoff`
             for the reason behind each of these three defaults and what changing it does).
