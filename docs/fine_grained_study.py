@@ -8,6 +8,9 @@ for is classified once on every held-out and test example (per-example correctne
 on counts taken from any subset of the examples, so held-out subsets and re-drawn splits cost no
 new pass unless they visit a new mix.
 
+The per-block searches run under ``accept: gain`` (accepted on the data searched), the only rule
+when the numbers of ``docs/fine-grained.md`` were made; the product's default is now ``confirm``.
+
 Analyses (``--analysis``):
 
 * ``searches``: the global sweep and each per-block search (``lines``/``coordinate``, budgets) on
