@@ -144,7 +144,9 @@ def confirm_check(
         name: {"global": _finite(v["global"]), "best": _finite(v["best"]), "gain": _difference(v["best"], v["global"])}
         for name, v in (("search", search), ("confirm", part))
     }
-    over = "" if math.isfinite(part["global"]) else " (alpha* is over the support limit on the confirm part)"
+    over = [name for name, key in (("alpha*", "global"), ("the per-block mix", "best")) if not math.isfinite(part[key])]
+    verb = "are" if len(over) > 1 else "is"
+    over_text = f" ({' and '.join(over)} {verb} over the support limit there)" if over else ""
     verdict = "accepted" if won else "alpha* kept"
     return {
         "rule": "confirm",
@@ -155,7 +157,7 @@ def confirm_check(
             "confirm": dict(confirm_table[global_mix].total),
         },
         "min_gain": min_gain,
-        "reason": f"confirm: gain {_points(numbers['confirm']['gain'])} on the held-out confirm part{over}, needs "
+        "reason": f"confirm: gain {_points(numbers['confirm']['gain'])} on the held-out confirm part{over_text}, needs "
         f"> {min_gain:g} (search part: {_points(numbers['search']['gain'])}); {verdict}",
     }, confirm_table
 

@@ -278,6 +278,7 @@ def test_confirm_rejects_a_mix_over_the_support_limit_on_the_confirm_part() -> N
     _, search = run(Parted(Synthetic(*SHALLOW_HURTS), confirm_part), BlockSearch(search="coordinate", budget=60))
     assert search["best"]["block.0"] == 0.3 and search["accept"]["confirm"]["best"] is None
     assert not search["won"] and search["accept"]["confirm"]["gain"] is None
+    assert "(the per-block mix is over the support limit there)" in search["accept"]["reason"]
 
 
 def test_confirm_needs_the_held_out_parts() -> None:
