@@ -122,6 +122,19 @@ def test_sweep_of_a_checkpoint_is_identical_on_one_and_two_processes(single_proc
     assert any(n["paired"] for n in one["required_heldout"]["neighbours"])
 
 
+def test_per_block_confirm_split_is_identical_on_one_and_two_processes(single_process_run, tmp_path) -> None:
+    # accept: confirm (the default): the search and confirm parts, their counts and the verdict.
+    block = ["--sweep.per_block.search=coordinate", "--sweep.per_block.budget=6"]
+    one, two = _validate(_checkpoint(single_process_run), tmp_path, block, [*block, *DDP])
+    keys = ("accept", "heldout", "heldout_parts", "trace", "best_mix", "won", "selected_mix")
+    assert one["per_block"]["accept"]["rule"] == "confirm"
+    assert {k: one["per_block"][k] for k in keys} == {k: two["per_block"][k] for k in keys}
+    assert one["per_block"]["accept"]["images"] == {
+        "search": {"patches": 7, "other": 5},  # round(0.5 * 15) = 8 and round(0.5 * 11) = 6 confirm images
+        "confirm": {"patches": 8, "other": 6},
+    }
+
+
 def test_two_single_process_nodes_on_localhost_match_one_process(single_process_run, tmp_path) -> None:
     checkpoint = _checkpoint(single_process_run)
     _paint(

@@ -84,9 +84,10 @@ def export_selected_model(
 ) -> Path:
     """Exports the model at the record's selected mix into ``directory`` (collective; rank 0 writes).
 
-    The selected mix is alpha*, or the per-block mix when a per-block search won on held-out data.
-    A sharded model is gathered tensor by tensor into rank 0's host memory. When rank 0 fails to
-    write, every process ends (:func:`shared_outcome`): none is left waiting for it.
+    The selected mix is alpha*, or the per-block mix when a per-block search won under its rule
+    (``sweep.per_block.accept``). A sharded model is gathered tensor by tensor into rank 0's host
+    memory. When rank 0 fails to write, every process ends (:func:`shared_outcome`): none is left
+    waiting for it.
 
     Returns:
         The path of the weights file.
@@ -172,6 +173,7 @@ def _write_export(
     }
     if search is not None:
         meta["per_block"] = {key: search[key] for key in ("search", "best", "won", "gain", "evaluations")}
+        meta["per_block"]["accept"] = (search.get("accept") or {"rule": "gain"})["rule"]  # the rule that decided
     return write_patched_model(model, model.export_open_clip(state), directory, meta)
 
 

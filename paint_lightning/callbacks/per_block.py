@@ -1,10 +1,11 @@
 """The per-block step of the sweep callback: the one seam between the Trainer and per-block coefficients.
 
 With ``sweep.per_block`` set, the last sweep of a run (and ``paint validate``) goes on to search
-per-block coefficients from alpha* on the same held-out sets
+per-block coefficients from alpha* on the held-out sets
 (:func:`~paint_lightning.engine.per_block.block_search.search_blocks`); the finer mix becomes the
-record's ``selected_mix`` (and so the exported one) only when it wins there, and the final test
-report shows alpha* and the per-block mix side by side. Without it every function here does
+record's ``selected_mix`` (and so the exported one) only when it wins under ``accept`` (by default
+on a confirm part of the held-out sets that the search never scored: :func:`heldout_parts`), and
+the final test report shows alpha* and the per-block mix side by side. Without it every function here does
 nothing, so a reader of the global-alpha path can skip this module and
 :mod:`paint_lightning.engine.per_block`. The callers:
 
@@ -23,11 +24,13 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from paint_lightning.callbacks.outputs import log_per_block
 from paint_lightning.callbacks.runtime import SweepRuntime
+from paint_lightning.data.heldout import confirm_split, stable_seed
 from paint_lightning.engine.counts import TaskCounts
 from paint_lightning.engine.per_block.block_report import comparison_table, per_block_mixes, per_block_test
-from paint_lightning.engine.per_block.block_search import BlockSearch, search_blocks
+from paint_lightning.engine.per_block.block_search import FIELD, BlockSearch, HeldoutParts, search_blocks
 from paint_lightning.engine.protocol import patch_tensors
 from paint_lightning.engine.sweep_settings import SweepSettings
+from paint_lightning.errors import UserError
 from paint_lightning.interpolation.mix import Mix, parameter_group
 
 
@@ -57,9 +60,10 @@ def after_last_sweep(
     if block is None or "per_block" in record:
         return False
     groups = [parameter_group(name) for name in patch_tensors(runtime.model)[0]]
+    parts = heldout_parts(runtime, block.confirm_fraction) if block.accept == "confirm" else None
     with runtime.synchronised():
         result = search_blocks(
-            runtime.measure("heldout"), runtime.roles(), settings, block, groups, record["selected_alpha"], table
+            runtime.measure("heldout"), runtime.roles(), settings, block, groups, record["selected_alpha"], table, parts
         )
     record["per_block"] = result
     record["selected_mix"] = result["selected_mix"]
@@ -68,6 +72,32 @@ def after_last_sweep(
     for warning in result["warnings"]:
         rank_zero_warn(f"Per-block coefficients may not mean much: {warning}")
     return True
+
+
+def heldout_parts(runtime: SweepRuntime, fraction: float) -> HeldoutParts:
+    """Measures over each held-out set's search part and its confirm part (``fraction`` of it).
+
+    The parts come from :func:`~paint_lightning.data.heldout.confirm_split`, seeded by the
+    DataModule's ``split_seed`` (0 for a DataModule without one) and the task name: the same on
+    every process and every number of processes; each part is sharded across processes like a
+    whole held-out set, so its counts are exact.
+
+    Raises:
+        UserError: A held-out set too small to split, naming the settings that fix it.
+    """
+    seed = getattr(runtime.datamodule, "split_seed", 0)
+    split = {}
+    for name, size in runtime.heldout_sizes().items():
+        if size < 2:
+            raise UserError(
+                f"{FIELD}.accept=confirm: the held-out set of task {name!r} has {size} image(s), too few for a "
+                "search and a confirm part; hold out more images (data.heldout_fraction, data.heldout_max) or set "
+                f"{FIELD}.accept=paired."
+            )
+        split[name] = confirm_split(size, fraction, stable_seed(seed, name, "confirm"))
+    search = runtime.measure("heldout", {name: parts[0] for name, parts in split.items()})
+    confirm = runtime.measure("heldout", {name: parts[1] for name, parts in split.items()})
+    return HeldoutParts(search, confirm)
 
 
 def before_test(block: BlockSearch | None, history: list[dict[str, Any]]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from functools import partial
 from typing import Any, Protocol, runtime_checkable
@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from paint_lightning.callbacks.batchnorm import pooled_batchnorm
 from paint_lightning.callbacks.towers import averaged_model
+from paint_lightning.data.heldout import part_of
 from paint_lightning.engine.counts import Counts, TaskCounts
 from paint_lightning.engine.mixed_state import gathered_state, state_at_mix
 from paint_lightning.engine.protocol import Patchable, patch_tensors
@@ -140,10 +141,21 @@ class SweepRuntime:
             self.trainer.precision_plugin.convert_input,
         )
 
-    def measure(self, split: str) -> Callable[[list[Mix]], Counts]:
-        """Counts of candidate mixes over the ``heldout`` or ``test`` sets (all processes)."""
+    def measure(
+        self, split: str, positions: Mapping[str, Sequence[int]] | None = None
+    ) -> Callable[[list[Mix]], Counts]:
+        """Counts of candidate mixes over the ``heldout`` or ``test`` sets (all processes).
+
+        Args:
+            split: ``heldout`` or ``test``.
+            positions: Task name -> the positions in its set to count (a part of it, e.g. the
+                confirm part of :func:`~paint_lightning.data.heldout.confirm_split`; the same on
+                every process); ``None``: whole sets.
+        """
         sets = self.datamodule.cached_heldout_sets() if split == "heldout" else self.datamodule.cached_test_sets()
         names = [spec.name for spec in self.model.task_specs]
+        if positions is not None:
+            sets = {name: part_of(sets[name], positions[name]) for name in names}
         loaders = {name: self.datamodule.eval_dataloader(sets[name]) for name in names}
         sweeper = self.sweeper()
         return lambda mixes: sweeper.count(loaders, mixes)

@@ -1,11 +1,15 @@
-"""Seeded, reproducible held-out splits."""
+"""Seeded, reproducible held-out splits (and the search/confirm parts of a held-out set)."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 import torch
+from torch.utils.data import Dataset, Subset
+
+from paint_lightning.data.cache import TensorDataset
 
 
 def stable_seed(*parts: object) -> int:
@@ -41,6 +45,35 @@ def heldout_source_split(task: Any) -> Any:
     choosing nothing, are a seeded sample of its test split.
     """
     return task.heldout_from if "train" in task.source.splits else "test"
+
+
+def confirm_split(size: int, fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """Splits a held-out set's positions ``range(size)`` into ``(search, confirm)`` parts.
+
+    The confirm part has ``round(fraction * size)`` positions, at least one and at most
+    ``size - 1`` (both parts hold images); which positions go where depends only on ``size``,
+    ``fraction`` and ``seed`` (give :func:`stable_seed` of ``data.split_seed``, the task name and
+    ``"confirm"``), so every process, on any number of processes, computes the same parts. Both
+    lists are sorted.
+
+    Raises:
+        ValueError: If ``fraction`` is not in ``(0, 1)`` or the set has fewer than two images.
+    """
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"confirm fraction must be in (0, 1), got {fraction}")
+    if size < 2:
+        raise ValueError(f"a held-out set of {size} image(s) cannot be split into a search and a confirm part")
+    count = min(max(round(fraction * size), 1), size - 1)
+    order = torch.randperm(size, generator=torch.Generator().manual_seed(seed)).tolist()
+    return sorted(order[count:]), sorted(order[:count])
+
+
+def part_of(dataset: Dataset, positions: Sequence[int]) -> Dataset:
+    """The items of ``dataset`` at ``positions``, in that order (a sliced copy for decoded sets)."""
+    if isinstance(dataset, TensorDataset):
+        index = torch.as_tensor(list(positions), dtype=torch.long)
+        return TensorDataset(dataset.images[index], dataset.labels[index], dataset.finish)
+    return Subset(dataset, list(positions))
 
 
 def task_split(task: Any, field: str, fraction: float, max_size: int, split_seed: int) -> tuple[list[int], list[int]]:

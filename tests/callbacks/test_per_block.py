@@ -9,6 +9,7 @@ import torch
 from safetensors.torch import load_file
 
 from paint_lightning import InterpolationSweep
+from paint_lightning.data.heldout import confirm_split, stable_seed
 from paint_lightning.engine.per_block.block_search import BlockSearch
 from paint_lightning.interpolation import Mix
 from tests.callbacks.helpers import fit_tiny
@@ -34,7 +35,7 @@ def run(tmp_path_factory):
 
 
 def test_the_search_runs_after_the_last_sweep_and_its_choice_is_recorded(run) -> None:
-    _, _, _, sweep, log_dir, _ = run
+    _, _, datamodule, sweep, log_dir, _ = run
     report = json.loads((log_dir / "paint_report.json").read_text())
     search = report["per_block"]
     assert search["search"] == "coordinate" and search["groups"] == ["embed", "block.0", "head"]
@@ -51,6 +52,19 @@ def test_the_search_runs_after_the_last_sweep_and_its_choice_is_recorded(run) ->
     assert search["global_objective"] == pytest.approx(report["objective"][index])
     for name, row in search["heldout"].items():
         assert row["global"] == pytest.approx(report["tasks"][name]["accuracy"][index])
+    # The default rule: the search scored mixes on the search parts, the confirm parts decided;
+    # together they are the held-out sets (the rows above are their sum, equal to the sweep's).
+    accept = search["accept"]
+    assert accept["rule"] == "confirm" and accept["won"] == search["won"]
+    sizes = {name: len(data) for name, data in datamodule.cached_heldout_sets().items()}
+    for name, size in sizes.items():
+        search_part, confirm_part = confirm_split(size, 0.5, stable_seed(datamodule.split_seed, name, "confirm"))
+        assert accept["images"]["search"][name] == len(search_part) and accept["images"]["confirm"][name] == len(
+            confirm_part
+        )
+    assert set(search["heldout_parts"]) == {"search", "confirm"}
+    won = accept["confirm"]["gain"] is not None and accept["confirm"]["gain"] > 0
+    assert search["won"] == (won and search["best_mix"] != search["global_alpha"])
 
 
 def test_test_report_shows_global_and_per_block_side_by_side(run) -> None:
@@ -62,6 +76,7 @@ def test_test_report_shows_global_and_per_block_side_by_side(run) -> None:
         assert row["global"] == test["tasks"][name]["patched"]  # alpha*'s test accuracy
         assert 0 <= row["per_block"] <= 100
     assert "Global alpha* = " in printed and "per-block" in printed and "test" in printed
+    assert "accept: confirm: " in printed and "held-out confirm part" in printed
     assert "PAINT result on the test splits" in printed  # the usual table is still there
 
 
@@ -70,6 +85,7 @@ def test_export_writes_the_selected_mix(run) -> None:
     report = json.loads((log_dir / "paint_report.json").read_text())
     meta = json.loads((log_dir / "patched.json").read_text())
     assert meta["selected_mix"] == report["selected_mix"] and meta["per_block"]["won"] == report["per_block"]["won"]
+    assert meta["per_block"]["accept"] == "confirm"
     exported = load_file(log_dir / "patched.safetensors")
     expected = module.patched_state_dict(Mix.from_json(report["selected_mix"]))
     for name in ("visual.conv1.weight", "visual.proj", "visual.transformer.resblocks.0.mlp.c_fc.weight"):
@@ -77,8 +93,10 @@ def test_export_writes_the_selected_mix(run) -> None:
 
 
 def test_a_winning_per_block_mix_is_what_gets_exported(tmp_path) -> None:
-    # The "mean" criterion on these tiny held-out sets: some per-group mix beats alpha*.
-    sweep = InterpolationSweep(alphas=ALPHAS, per_block=BlockSearch(search="coordinate", budget=20), every_n_epochs=2)
+    # The "mean" criterion on these tiny held-out sets: some per-group mix beats alpha* on them (the
+    # gain rule, so that a mix wins whatever the confirm parts say: this test is about the export).
+    block = BlockSearch(search="coordinate", budget=20, accept="gain")
+    sweep = InterpolationSweep(alphas=ALPHAS, per_block=block, every_n_epochs=2)
     _, module, _ = fit_tiny(tmp_path, [sweep], epochs=2)
     report = json.loads((Path(sweep.output_dir) / "paint_report.json").read_text())
     assert report["per_block"]["won"], report["per_block"]["trace"]
@@ -128,7 +146,12 @@ def test_cli_flags_configure_the_per_block_search(tmp_path) -> None:
     ]
     cli = PaintCLI(PaintModule, PaintDataModule, args=args, run=False)
     sweep = next(c for c in cli.trainer.callbacks if isinstance(c, InterpolationSweep))
-    assert sweep.per_block == BlockSearch(search="lines", budget=5)
+    assert sweep.per_block == BlockSearch(search="lines", budget=5) and sweep.per_block.accept == "confirm"
+    rules = ["--sweep.per_block.accept=paired", "--sweep.per_block.confirm_fraction=0.3"]
+    rules.append("--sweep.per_block.paired_z=2")
+    cli = PaintCLI(PaintModule, PaintDataModule, args=[*args, *rules], run=False)
+    sweep = next(c for c in cli.trainer.callbacks if isinstance(c, InterpolationSweep))
+    assert sweep.per_block == BlockSearch(search="lines", budget=5, accept="paired", confirm_fraction=0.3, paired_z=2.0)
 
 
 def test_per_block_values_outside_zero_one_need_extrapolation() -> None:

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from paint_lightning.data.cache import TensorDataset
-from paint_lightning.data.heldout import heldout_split, stable_seed
+from paint_lightning.data.heldout import confirm_split, heldout_split, part_of, stable_seed
 from paint_lightning.data.samplers import IGNORE_LABEL, PLACEHOLDER, EvenShardSampler, PlaceholderItems
 
 
@@ -61,3 +61,49 @@ def test_placeholders_count_nowhere() -> None:
     images, labels = data.__getitems__([PLACEHOLDER, 2])
     assert labels.tolist() == [IGNORE_LABEL, 6] and images.shape == (2, 2)
     assert PlaceholderItems([("img", 3)])[PLACEHOLDER] == ("img", IGNORE_LABEL)
+
+
+def test_confirm_split_is_deterministic_disjoint_complete_and_never_empty() -> None:
+    seed = stable_seed(0, "digits", "confirm")
+    search, confirm = confirm_split(140, 0.5, seed)
+    assert (search, confirm) == confirm_split(140, 0.5, seed)  # any process computes the same parts
+    assert len(confirm) == 70 and not set(search) & set(confirm) and sorted(search + confirm) == list(range(140))
+    assert confirm_split(140, 0.5, stable_seed(1, "digits", "confirm"))[1] != confirm
+    assert confirm_split(140, 0.5, stable_seed(0, "shapes", "confirm"))[1] != confirm
+    assert [len(p) for p in confirm_split(2, 0.01, seed)] == [1, 1] == [len(p) for p in confirm_split(2, 0.99, seed)]
+    with pytest.raises(ValueError, match="fraction"):
+        confirm_split(10, 1.0, seed)
+    with pytest.raises(ValueError, match="1 image"):
+        confirm_split(1, 0.5, seed)
+
+
+@pytest.mark.parametrize("decoded", [True, False])
+def test_a_part_is_read_the_same_on_one_and_two_processes(decoded: bool) -> None:
+    """Each part, sharded like a whole held-out set, is counted once, whatever the number of processes."""
+    from torch.utils.data import DataLoader, Dataset
+
+    from paint_lightning.data.cache import collate_batched
+
+    class Items(Dataset):  # a set that is not decoded into memory
+        def __len__(self) -> int:
+            return 11
+
+        def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+            return torch.full((2,), float(i)), 100 + i
+
+    data = TensorDataset(torch.arange(22.0).view(11, 2), torch.arange(100, 111)) if decoded else Items()
+    search, confirm = confirm_split(11, 0.5, stable_seed(3, "t", "confirm"))
+    for positions in (search, confirm):
+        part = part_of(data, positions)
+        read = {}
+        for world in (1, 2):
+            labels = []
+            for rank in range(world):
+                sampler = EvenShardSampler(part, world, rank)
+                if decoded:
+                    loader = DataLoader(part, batch_size=4, sampler=sampler, collate_fn=collate_batched)
+                else:
+                    loader = DataLoader(PlaceholderItems(part), batch_size=4, sampler=sampler)
+                labels += [int(x) for _, batch in loader for x in batch if int(x) != IGNORE_LABEL]
+            read[world] = sorted(labels)
+        assert read[1] == read[2] == [100 + i for i in positions]

@@ -70,3 +70,18 @@ def test_required_images_on_a_constructed_difference() -> None:
     two = {"p": paired_task(13, 5, 200), "s": paired_task(3, 1, 100)}
     assert required_images(two, {"p": 0.5, "s": 0.5}) == 66
     assert required_images({"p": paired_task(4, 4, 100)}, {"p": 1.0}) is None  # same score: no size resolves it
+
+
+def test_bonferroni_z_splits_the_one_sided_level_among_the_tries() -> None:
+    from statistics import NormalDist
+
+    from paint_lightning.selection.paired import bonferroni_z
+
+    normal = NormalDist()
+    assert bonferroni_z(1.0, 1) == 1.0 and bonferroni_z(1.0, 0) == 1.0
+    for tries in (2, 10, 40, 60):
+        z = bonferroni_z(1.0, tries)
+        # each try at 1 / tries of the level: the best of `tries` crosses it at most as often as one try at z = 1
+        assert tries * (1.0 - normal.cdf(z)) == pytest.approx(1.0 - normal.cdf(1.0))
+    assert [round(bonferroni_z(1.0, m), 2) for m in (10, 40, 60)] == [2.15, 2.65, 2.79]
+    assert bonferroni_z(2.0, 40) > bonferroni_z(1.0, 40)

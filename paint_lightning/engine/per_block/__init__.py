@@ -14,6 +14,10 @@ and settings, and the interpolation and selection layers below it; coordinate as
 
 * :mod:`.block_search`: :class:`~.block_search.BlockSearch` (the settings) and
   :func:`~.block_search.search_blocks` (the search from alpha*, kept only if it wins);
+* :mod:`.ascent`: the climb itself (coordinate ascent over depth schedules or groups);
+* :mod:`.acceptance`: the rules that decide whether it wins (``accept``: ``confirm`` on a part of
+  the held-out sets the search never scored, ``paired`` by a margin corrected for the mixes tried,
+  ``gain`` the old rule, prone to the winner's curse), with the numbers each used;
 * :mod:`.tradeoff`: the guide the search climbs under a constrained criterion, and its three
   constants (``PRICE_SPAN``, ``PRICE_DISCOUNT``, ``OVER_LIMIT``) with the reason for each;
 * :mod:`.block_report`: alpha* and the per-block mix side by side, held-out and test.

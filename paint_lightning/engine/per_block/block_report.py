@@ -25,7 +25,8 @@ def per_block_test(roles: Mapping[str, str], table: Mapping[Mix, TaskCounts], se
         search: The per-block search record (:func:`~paint_lightning.engine.per_block.block_search.search_blocks`).
 
     Returns:
-        ``{"global_alpha", "per_block_mix", "selected_mix", "won", "tasks": {name: {"role",
+        ``{"global_alpha", "per_block_mix", "selected_mix", "won", "accept" (the rule that decided),
+        "tasks": {name: {"role",
         "zero_shot", "fine_tuned", "global", "per_block", "stderr": {...}, "num_examples"}}}``.
     """
     return {
@@ -33,6 +34,7 @@ def per_block_test(roles: Mapping[str, str], table: Mapping[Mix, TaskCounts], se
         "per_block_mix": search["best_mix"],
         "selected_mix": search["selected_mix"],
         "won": search["won"],
+        "accept": (search.get("accept") or {"rule": "gain"})["rule"],
         "tasks": comparison_rows(roles, table, *per_block_mixes(search)),
     }
 
@@ -87,29 +89,44 @@ def summary(rows: Mapping[str, Mapping[str, Any]], key: str) -> dict[str, float 
 
 
 def comparison_table(search: Mapping[str, Any], test: Mapping[str, Any] | None) -> str:
-    """Plain text: held-out and test accuracy of alpha* and of the per-block mix, per task."""
-    heldout = search["heldout"]
-    verdict = "selected" if search["won"] else "not selected: alpha* kept"
+    """Plain text: held-out and test accuracy of alpha* and of the per-block mix, per task.
+
+    The held-out columns say which data they are: under ``accept: confirm`` the search part (what
+    the search scored mixes on) and the confirm part (what decided), else the whole held-out sets
+    (searched and decided on). A line names the rule that decided and the numbers it used.
+    """
+    accept = search.get("accept") or {"rule": "gain"}  # records from before the rules: the gain rule
+    parts = search.get("heldout_parts")
+    blocks = (
+        [("held-out search part", parts["search"]), ("held-out confirm part", parts["confirm"])]
+        if parts
+        else [("held-out (searched)", search["heldout"])]
+    )
+    verdict = f"selected by {accept['rule']}" if search["won"] else f"not selected by {accept['rule']}: alpha* kept"
+    where = "the held-out search part" if parts else "held-out data"
     best = ", ".join(f"{group} {value:g}" for group, value in search["best"].items())
-    width = max([len(name) for name in heldout] + [17])
+    width = max([len(name) for name in search["heldout"]] + [17])
     lines = [
         f"Global alpha* = {search['global_alpha']:g} vs per-block coefficients ({search['search']} search, "
-        f"{search['evaluations']} mixes on held-out data; {verdict})",
+        f"{search['evaluations']} mixes on {where}; {verdict})",
         f"per-block: {best}",
-        f"{'':<{width}}  {'':<7}  {'held-out':^18}    {'test':^40}",
-        f"{'task':<{width}}  {'role':<7}  {'global':>8}  {'per-block':>9}    "
-        f"{'zero-shot':>9}  {'fine-tuned':>10}  {'global':>6}  {'per-block':>9}",
+        *([f"accept: {accept['reason']}"] if "reason" in accept else []),
+        (f"{'':<{width}}  {'':<7}" + "".join(f"  {label:^21}  " for label, _ in blocks) + f"{'test':^40}").rstrip(),
+        f"{'task':<{width}}  {'role':<7}"
+        + f"  {'global':>8}  {'per-block':>9}    " * len(blocks)
+        + f"{'zero-shot':>9}  {'fine-tuned':>10}  {'global':>6}  {'per-block':>9}",
     ]
     trows = (test or {}).get("tasks", {})
-    for name, row in heldout.items():
+    for name, row in search["heldout"].items():
         t = trows.get(name)
         right = (
             f"{t['zero_shot']:>9.2f}  {t['fine_tuned']:>10.2f}  {t['global']:>6.2f}  {t['per_block']:>9.2f}"
             if t
             else ""
         )
-        lines.append(f"{name:<{width}}  {row['role']:<7}  {row['global']:>8.2f}  {row['per_block']:>9.2f}    {right}")
-    left = {key: summary(heldout, key) for key in ("global", "per_block")}
+        left = "".join(f"  {rows[name]['global']:>8.2f}  {rows[name]['per_block']:>9.2f}    " for _, rows in blocks)
+        lines.append(f"{name:<{width}}  {row['role']:<7}{left}{right}".rstrip())
+    sums = [{key: summary(rows, key) for key in ("global", "per_block")} for _, rows in blocks]
     right_sum = {key: summary(trows, key) for key in ("global", "per_block")} if trows else None
     for label, field, unit in (
         ("mean patch", "patch", ""),
@@ -117,14 +134,16 @@ def comparison_table(search: Mapping[str, Any], test: Mapping[str, Any] | None) 
         ("patch gain kept", "gain_kept", "%"),
         ("support drop", "support_drop", ""),
     ):
-        if left["global"][field] is None:
+        if sums[0]["global"][field] is None:
             continue
-        text = f"{label:<{width}}  {'':<7}  {_fmt(left['global'][field], unit):>8}"
-        text += f"  {_fmt(left['per_block'][field], unit):>9}"
+        text = f"{label:<{width}}  {'':<7}"
+        text += "".join(
+            f"  {_fmt(s['global'][field], unit):>8}  {_fmt(s['per_block'][field], unit):>9}    " for s in sums
+        )
         if right_sum is not None:
-            text += f"    {'':>9}  {'':>10}  {_fmt(right_sum['global'][field], unit):>6}"
+            text += f"{'':>9}  {'':>10}  {_fmt(right_sum['global'][field], unit):>6}"
             text += f"  {_fmt(right_sum['per_block'][field], unit):>9}"
-        lines.append(text)
+        lines.append(text.rstrip())
     return "\n".join(lines)
 
 
