@@ -168,7 +168,7 @@ class SweepRuntime:
         return tally.reduced(self._reduce("sum")).column(FINE_TUNED)
 
     def full_state(self, mix: Mix) -> dict[str, Tensor]:
-        """The module's exported state dict (CPU copies) with the tower at ``mix``, on rank 0.
+        """The module's exported state dict (host tensors) with the tower at ``mix``, on rank 0, to write at once.
 
         Collective: every process must call it (a sharded model is gathered tensor by tensor,
         :func:`~paint_lightning.engine.mixed_state.gathered_state`, whatever the strategy's
@@ -178,7 +178,8 @@ class SweepRuntime:
         """
         read = partial(gathered_state, self.model)
         wanted = getattr(self.model, "exported_key", None)  # only what the export writes
-        return state_at_mix(self.model, mix, self.ends(), read, keep=self.trainer.is_global_zero, wanted=wanted)
+        keep = self.trainer.is_global_zero
+        return state_at_mix(self.model, mix, self.ends(), read, keep=keep, wanted=wanted, copy_unchanged=False)
 
     def _gather(self) -> Callable[[Tensor], Tensor]:
         strategy = self.trainer.strategy

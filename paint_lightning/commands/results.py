@@ -70,7 +70,8 @@ def export_model(
     meta = {"mix": mix.to_json(), **metadata}
     if mix.is_scalar:
         meta.setdefault("alpha", mix.alpha)
-    exported = module.export_open_clip(state_at_mix(module, mix, ends, wanted=module.exported_key))
+    state = state_at_mix(module, mix, ends, wanted=module.exported_key, copy_unchanged=False)  # written at once
+    exported = module.export_open_clip(state)
     return write_patched_model(module, exported, directory, meta)
 
 

@@ -28,6 +28,7 @@ def state_at_mix(
     state_dict: Callable[[], Mapping[str, Tensor] | Iterable[tuple[str, Tensor]]] | None = None,
     keep: bool = True,
     wanted: Callable[[str], bool] | None = None,
+    copy_unchanged: bool = True,
 ) -> dict[str, Tensor]:
     """The model's full state dict (CPU copies) with its tower at ``mix``; the model is left as it was.
 
@@ -52,6 +53,9 @@ def state_at_mix(
             passes ``False`` and gets an empty dict; it reads a sharded model's state all the same
             (the gather is collective) and an unsharded one's not at all.
         wanted: Which keys to return (default: all), e.g. only what an export writes.
+        copy_unchanged: Whether tensors already in host memory and not at the mix (the text
+            tower, ...) are copied. An export that writes them to a file at once passes ``False``
+            and holds no second copy; the returned tensors are then the model's own for those keys.
 
     Raises:
         ValueError: When ``mix`` does not fit the end points or the tower's parameter groups.
@@ -63,7 +67,7 @@ def state_at_mix(
     if any(callable(getattr(tensor, "to_local", None)) for tensor in model.patch_towers()[0].parameters()):
         with InPlaceCombiner(live, start, ends, after_write=lambda: reshard(model)) as combiner:
             combiner.set(mix)
-            return _host_copies(read(), keep, wanted, {})
+            return _host_copies(read(), keep, wanted, {}, copy_unchanged)
     if not keep:
         return {}
     endpoints = Endpoints(start, ends or [live])
@@ -77,7 +81,7 @@ def state_at_mix(
             else:
                 _write_on_device(targets, endpoints, mix, live)
         mixed = {_identity(live[name]): target for name, target in zip(endpoints.names, targets, strict=True)}
-    return _host_copies(read(), keep, wanted, mixed)
+    return _host_copies(read(), keep, wanted, mixed, copy_unchanged)
 
 
 def _write_on_device(targets: list[Tensor], endpoints: Endpoints, mix: Mix, live: Mapping[str, Tensor]) -> None:
@@ -97,6 +101,7 @@ def _host_copies(
     keep: bool,
     wanted: Callable[[str], bool] | None,
     mixed: Mapping[tuple[int, tuple[int, ...], torch.dtype], Tensor],
+    copy_unchanged: bool = True,
 ) -> dict[str, Tensor]:
     """Host copies of ``state``'s wanted tensors (``mixed`` ones by identity); reads every pair to the end."""
     copies: dict[str, Tensor] = {}
@@ -106,7 +111,10 @@ def _host_copies(
             continue
         try:
             made = mixed.get(_identity(value)) if mixed and isinstance(value, Tensor) else None
-            copies[key] = made if made is not None else value.detach().to("cpu", copy=True)
+            if made is None:
+                host = not copy_unchanged and getattr(value, "device", None) == torch.device("cpu")
+                made = value.detach() if host else value.detach().to("cpu", copy=True)
+            copies[key] = made
         except RuntimeError as err:  # keep reading: the gather of the other processes goes on
             failed, copies = err, {}
     if failed is not None:

@@ -157,3 +157,13 @@ def test_a_process_keeping_nothing_does_not_read_an_unsharded_model() -> None:
     calls = []
     assert state_at_mix(model, Mix.of(0.5), state_dict=lambda: calls.append(1) or model.state_dict(), keep=False) == {}
     assert calls == []
+
+
+def test_an_export_written_at_once_holds_no_second_copy_of_the_unchanged_host_tensors() -> None:
+    model = Toy()
+    state = state_at_mix(model, Mix.of(0.5), copy_unchanged=False)
+    assert state["head.weight"].data_ptr() == model.head.weight.data_ptr()  # the model's own, not a copy
+    assert state["tower.0.weight"].data_ptr() != model.tower[0].weight.data_ptr()  # the mix: a new tensor
+    copied = state_at_mix(model, Mix.of(0.5))
+    assert copied["head.weight"].data_ptr() != model.head.weight.data_ptr()
+    assert all(torch.equal(state[k], copied[k]) for k in copied)
