@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision import transforms as T
 
 from paint_lightning.data.samplers import IGNORE_LABEL, PLACEHOLDER
@@ -50,6 +50,21 @@ class TensorDataset(Dataset):
     def nbytes(self) -> int:
         """Memory held, in bytes."""
         return self.images.nbytes + self.labels.nbytes
+
+
+def thinned(dataset: Dataset, limit: int | None) -> Dataset:
+    """Every k-th item of ``dataset``, k the smallest stride that leaves at most ``limit`` items (all for ``None``).
+
+    Deterministic and spread over the whole set (held-out sets come in a fixed order), so a
+    partial sweep sees the same images every time. A :class:`TensorDataset` stays one (views).
+    """
+    size = len(dataset)  # type: ignore[arg-type]
+    if limit is None or size <= limit:
+        return dataset
+    stride = -(-size // max(limit, 1))
+    if isinstance(dataset, TensorDataset):
+        return TensorDataset(dataset.images[::stride], dataset.labels[::stride], dataset.finish)
+    return Subset(dataset, range(0, size, stride))
 
 
 def collate_batched(batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
