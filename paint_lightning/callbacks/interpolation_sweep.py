@@ -159,7 +159,7 @@ class InterpolationSweep(ReplacesValidation):
     @override
     def state_dict(self) -> dict[str, Any]:
         state = {"history": self.history, "zero_shot": self.zero_shot, "test_result": self.test_result}
-        return {**state, "live_budget": self.live.budget.state()}
+        return {**state, "live_budget": self.live.budget.state(), "zero_shot_subset": self.live.zero_shot_subset}
 
     @override
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -167,6 +167,7 @@ class InterpolationSweep(ReplacesValidation):
         self.zero_shot = dict(state_dict.get("zero_shot", state_dict.get("zero_shot_counts", {})))
         self.test_result = state_dict.get("test_result")
         self.live.budget.restore(state_dict.get("live_budget"))
+        self.live.zero_shot_subset = dict(state_dict.get("zero_shot_subset", {}))
 
     @override
     def on_save_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict[str, Any]) -> None:
