@@ -32,6 +32,7 @@ from common import Result
 
 TARGET = 1.5
 ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ("tests/conf/tiny.yaml", 1, ("--trainer.max_epochs", "3"), 3)  # config, reps, extra, epochs
 QUICKSTART_SHA = "e9af2d2dca3169413e578468a8edebecb63f5ca136ff70813507e2704470263c"
 
 
@@ -45,7 +46,8 @@ def fit(config: Path, root: Path, extra: list[str]) -> tuple[float, str, dict]:
     seconds = time.perf_counter() - began
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return seconds, table(done.stdout + done.stderr), json.loads((root / "lightning_logs/version_0/paint_report.json").read_text())
+    report = json.loads((root / "lightning_logs/version_0/paint_report.json").read_text())
+    return seconds, table(done.stdout + done.stderr), report
 
 
 def table(output: str) -> str:
@@ -71,10 +73,15 @@ def sweeps(report: dict) -> str:
     return f"{len(report['history'])} ({partial} partial + {len(report['history']) - partial} full)"
 
 
-def run(config: str = "configs/quickstart.yaml", reps: int = 1, extra: tuple[str, ...] = ()) -> Result:
-    """Times the two runs ``reps`` times each (alternating which goes first); ratio of the medians."""
+def run(
+    config: str = "configs/quickstart.yaml", reps: int = 1, extra: tuple[str, ...] = (), epochs: int | None = None
+) -> Result:
+    """Times the two runs ``reps`` times each (alternating which goes first); ratio of the medians.
+
+    ``epochs``: the run's ``max_epochs`` when ``extra`` changes it (default: the config's).
+    """
     path = (ROOT / config).resolve()
-    epochs = int(yaml.safe_load(path.read_text())["trainer"]["max_epochs"])
+    epochs = epochs or int(yaml.safe_load(path.read_text())["trainer"]["max_epochs"])
     cases = {"live": [*extra], "last_only": [*extra, "--sweep.every_n_epochs", str(epochs)]}
     times: dict[str, list[float]] = {name: [] for name in cases}
     seen: dict[str, tuple[str, dict, str]] = {}
@@ -85,14 +92,14 @@ def run(config: str = "configs/quickstart.yaml", reps: int = 1, extra: tuple[str
                 seconds, printed, report = fit(path, root, cases[name])
                 times[name].append(seconds)
                 seen[name] = (printed, report, sha256(root / "lightning_logs/version_0/patched.safetensors"))
-                print(f"  live_sweep: rep {rep + 1}/{reps} {name}: {seconds:.1f} s, {sweeps(report)} sweeps", flush=True)
+                print(f"  live_sweep: rep {rep + 1}/{reps} {name}: {seconds:.1f} s, {sweeps(report)}", flush=True)
     live, last = statistics.median(times["live"]), statistics.median(times["last_only"])
     (live_table, live_report, live_sha), (last_table, last_report, last_sha) = seen["live"], seen["last_only"]
     same_table = bool(live_table) and live_table == last_table
     details = {
         "setup": f"paint fit --config {config} {' '.join(extra)}".rstrip() + f", {os.cpu_count()} CPUs, {reps} rep(s)",
-        "live": f"{live:.1f} s, {sweeps(live_report)} sweeps",
-        "last_only": f"{last:.1f} s (--sweep.every_n_epochs {epochs}), {sweeps(last_report)} sweeps",
+        "live": f"{live:.1f} s, sweeps {sweeps(live_report)}",
+        "last_only": f"{last:.1f} s (--sweep.every_n_epochs {epochs}), sweeps {sweeps(last_report)}",
         "alpha*": f"{live_report['selected_alpha']:g} live, {last_report['selected_alpha']:g} last-only",
         "same table": "yes" if same_table else "NO",
         "same patched.safetensors": "yes" if live_sha == last_sha else "NO",
@@ -109,9 +116,6 @@ if __name__ == "__main__":
     parser.add_argument("--reps", type=int, default=1)
     parser.add_argument("--smoke", action="store_true", help="tests/conf/tiny.yaml, 3 epochs (under a minute)")
     cli = parser.parse_args()
-    if cli.smoke:
-        result = run("tests/conf/tiny.yaml", cli.reps, ("--trainer.max_epochs", "3"))
-    else:
-        result = run(cli.config, cli.reps)
+    result = run(*SMOKE[:1], cli.reps, *SMOKE[2:]) if cli.smoke else run(cli.config, cli.reps)
     print(result.report())
     sys.exit(0 if result.status == "OK" else 1)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import epoch_eval
 import gpu_bf16
+import live_sweep
 import merge_memory
 import startup
 import sweep_memory
@@ -39,6 +40,7 @@ BENCHMARKS: dict[str, tuple[Callable[[], Result], str, float]] = {
 }
 ON_REQUEST: dict[str, tuple[Callable[[], Result], str, float]] = {
     "startup_200k": (lambda: startup.run(200_000), "<=", startup.TARGET),  # ~2 minutes, most of it writing files
+    "live_sweep": (live_sweep.run, "<=", live_sweep.TARGET),  # ~10 minutes: the quickstart twice
 }
 
 
