@@ -187,3 +187,20 @@ def test_resuming_with_another_schedule_gives_the_same_last_sweep(tmp_path) -> N
     assert _sha(Path(resumed_trainer.log_dir) / "patched.safetensors") == _sha(
         Path(clean_trainer.log_dir) / "patched.safetensors"
     )
+
+
+class _StopAfterFirstEpoch(Callback):
+    """Asks the fit to stop after the sweep callback's epoch-end hook (as EarlyStopping may)."""
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        trainer.should_stop = True
+
+
+def test_a_fit_stopped_right_after_a_partial_sweep_still_ends_with_the_full_one(tmp_path) -> None:
+    sweep = InterpolationSweep(alphas=ALPHAS, intermediate_images=5, final_test=False, export=False)
+    trainer, *_ = fit_tiny(tmp_path, [sweep, _StopAfterFirstEpoch()], epochs=3)
+    first, last = sweep.history  # the same step: the partial one, then the full one at train end
+    assert "partial" in first and "partial" not in last and first["global_step"] == last["global_step"]
+    report = _report(trainer)
+    assert "partial" not in report and report["alphas"] == ALPHAS
+    assert [entry["partial"] for entry in report["history"]] == [True, False]
