@@ -195,8 +195,8 @@ class InterpolationSweep(ReplacesValidation):
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self.live.trained()
         if (trainer.current_epoch + 1) % self.every_n_epochs == 0 and not self._swept_now(trainer):
-            final = last_epoch(trainer)
-            if self.live.allows(final):
+            final = last_epoch(trainer)  # a sweep is a collective: rank 0's clock decides for every process
+            if self.live.decided(trainer.strategy.broadcast(self.live.allows(final))):
                 with self.live.timed(final):
                     self.sweep(trainer, pl_module, final=final, partial=not final)
 

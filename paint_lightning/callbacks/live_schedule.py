@@ -71,8 +71,13 @@ class LiveSchedule:
         self._mark = now
 
     def allows(self, final: bool) -> bool:
-        """Whether a sweep scheduled now runs (the last one always does)."""
+        """Whether the budget lets a sweep scheduled now run (the last one always does)."""
         return self.budget.allows(final)
+
+    def decided(self, run: bool) -> bool:
+        """Records the decision (rank 0's, under several processes): a skipped sweep is counted."""
+        self.budget.skipped += not run
+        return run
 
     @contextmanager
     def timed(self, final: bool) -> Iterator[None]:

@@ -66,10 +66,8 @@ class SweepBudget:
             )
 
     def allows(self, final: bool) -> bool:
-        """Whether a sweep scheduled now runs (counts it in ``skipped`` when it does not)."""
-        run = should_sweep(final, self.max_fraction, self.train_seconds, self.sweep_seconds, self.last_cost)
-        self.skipped += not run
-        return run
+        """Whether a sweep scheduled now runs (:func:`should_sweep` on this account)."""
+        return should_sweep(final, self.max_fraction, self.train_seconds, self.sweep_seconds, self.last_cost)
 
     def charge(self, seconds: float) -> None:
         """Adds an intermediate sweep's measured wall time."""

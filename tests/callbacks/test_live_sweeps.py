@@ -30,7 +30,9 @@ def _simulate(max_fraction, epoch_seconds, sweep_seconds, epochs):
     for epoch in range(epochs):
         budget.train_seconds += epoch_seconds
         final = epoch == epochs - 1
-        if budget.allows(final):
+        run = budget.allows(final)
+        budget.skipped += not run
+        if run:
             ran.append(epoch)
             if not final:
                 budget.charge(sweep_seconds)
