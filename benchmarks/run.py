@@ -20,6 +20,7 @@ from collections.abc import Callable
 import epoch_eval
 import gpu_bf16
 import gpu_sweep
+import live_sweep
 import merge_memory
 import scale
 import startup
@@ -47,6 +48,7 @@ ON_REQUEST: dict[str, tuple[Callable[[], Result], str, float]] = {
     "scale_b32": (lambda: scale.run("ViT-B-32"), "<=", 1.0),
     # ViT-L-14 on one process without checkpoints (2 processes or a checkpoint need > 16 GB): ~11 minutes, 12 GB.
     "scale_l14": (lambda: scale.run("ViT-L-14", (("ddp", 1),), heldout=8, runs=0, checkpoint=False), "<=", 1.0),
+    "live_sweep": (live_sweep.run, "<=", live_sweep.TARGET),  # ~10 minutes: the quickstart twice
 }
 
 

@@ -261,6 +261,24 @@ CASES: list[tuple[str, Callable[[Path], Any], type[BaseException], str]] = [
         ValueError,
         r"model\.label_smoothing=1\.0: must be in \[0, 1\)",
     ),
+    (
+        "negative live-sweep budget",
+        lambda t: InterpolationSweep(max_fraction=-0.5),
+        ValueError,
+        r"sweep\.max_fraction=-0\.5: give a non-negative share.*null for no budget",
+    ),
+    (
+        "unknown kind of intermediate sweep",
+        lambda t: InterpolationSweep(intermediate="half"),  # type: ignore[arg-type]
+        ValueError,
+        r"sweep\.intermediate='half': use coarse or full",
+    ),
+    (
+        "no held-out images for live sweeps",
+        lambda t: InterpolationSweep(intermediate_images=0),
+        ValueError,
+        r"sweep\.intermediate_images=0: give at least 1 image per task, or null for all",
+    ),
     ("empty alpha grid", lambda t: InterpolationSweep(alphas=[]), ValueError, r"sweep\.alphas is empty"),
     (
         "alphas outside [0, 1]",

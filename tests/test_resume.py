@@ -41,7 +41,7 @@ def test_sigterm_leaves_a_checkpoint_that_resumes_exactly(tmp_path, num_workers,
     kwargs = {"epochs": 3}
 
     def sweep() -> InterpolationSweep:
-        return InterpolationSweep(alphas=ALPHAS, export=False, final_test=False)
+        return InterpolationSweep(alphas=ALPHAS, max_fraction=None, export=False, final_test=False)
 
     import tests.callbacks.helpers as helpers
 

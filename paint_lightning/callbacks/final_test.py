@@ -12,6 +12,7 @@ from paint_lightning.engine.alpha_sweep import SweepSettings
 from paint_lightning.engine.counts import TaskCounts
 from paint_lightning.engine.evaluation import compare_on_test
 from paint_lightning.engine.record import final_table
+from paint_lightning.engine.sweep_schedule import partial_text
 from paint_lightning.interpolation.mix import FINE_TUNED, Mix
 
 
@@ -67,6 +68,12 @@ def test_checkpoint(runtime: SweepRuntime, settings: SweepSettings, history: lis
         rank_zero_warn(
             "No alpha sweep in this checkpoint (was it trained with InterpolationSweep?): "
             "reporting zero-shot and fine-tuned accuracy only."
+        )
+    elif history[-1].get("partial"):
+        rank_zero_warn(
+            f"The latest sweep of this checkpoint is partial (a live sweep at epoch {history[-1]['epoch']}: "
+            f"{partial_text(history[-1])}a fit's last sweep is the full one): alpha* = {alpha:g} is a live view, "
+            "not the fit's choice. Finish the fit (paint fit --ckpt_path ...) to test the chosen alpha*."
         )
     result = evaluate_test(runtime, settings, history, alpha, live=runtime.live_counts())
     for name, row in result["tasks"].items():

@@ -7,22 +7,23 @@ from typing import Any, Literal
 
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.trainer.states import TrainerFn
-from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
+from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 from typing_extensions import override
 
 from paint_lightning.callbacks import per_block as per_block_step
 from paint_lightning.callbacks.batchnorm import restore_training_buffers, swap_in_pooled
 from paint_lightning.callbacks.final_test import evaluate_test, test_checkpoint
-from paint_lightning.callbacks.outputs import export_selected_model, log_sweep
+from paint_lightning.callbacks.live_schedule import Intermediate, LiveSchedule, last_epoch
+from paint_lightning.callbacks.outputs import announce_sweep, export_selected_model, log_sweep
 from paint_lightning.callbacks.runtime import SweepRuntime, check_setup
 from paint_lightning.callbacks.validation import ReplacesValidation
 from paint_lightning.engine.alpha_sweep import SweepSettings, sweep_alphas
 from paint_lightning.engine.counts import TaskCounts
-from paint_lightning.engine.paired_record import required_size_line
 from paint_lightning.engine.per_block.block_search import BlockSearch
-from paint_lightning.engine.record import run_report, summary_line
-from paint_lightning.interpolation.mix import FINE_TUNED, ZERO_SHOT, Mix
+from paint_lightning.engine.record import run_report
+from paint_lightning.engine.sweep_schedule import partial_note
+from paint_lightning.interpolation.mix import ZERO_SHOT, Mix
 from paint_lightning.io.report_file import write_report
 from paint_lightning.selection.criteria import Criterion
 
@@ -52,7 +53,11 @@ class InterpolationSweep(ReplacesValidation):
     Args:
         alphas: Alphas to evaluate (default ``0.0, 0.1, ..., 1.0``). With ``search: adaptive``
             this is the coarse grid.
-        every_n_epochs: Sweep every this many epochs (and always once at the end of training).
+        every_n_epochs: Sweep every this many epochs at most (and always once at the end of training).
+        max_fraction: Budget of the intermediate sweeps: a share of the training time (``None``: no
+            budget; :mod:`~paint_lightning.callbacks.live_schedule`). The last sweep always runs in full.
+        intermediate: ``coarse``: partial intermediate sweeps (marked ``partial``); ``full``: as the last.
+        intermediate_images: Held-out images per task in a coarse sweep (every k-th); ``None``: all.
         criterion: ``mean``: maximise the mean of patch and support accuracy (the paper's);
             ``constrained``: maximise patch accuracy with no support task more than
             ``max_support_drop`` points below zero-shot; ``constrained_mean``: the same limit on
@@ -82,6 +87,9 @@ class InterpolationSweep(ReplacesValidation):
         self,
         alphas: list[float] | None = None,
         every_n_epochs: int = 1,
+        max_fraction: float | None = 0.25,
+        intermediate: Intermediate = "coarse",
+        intermediate_images: int | None = 250,
         criterion: Criterion = "mean",
         max_support_drop: float | None = None,
         max_task_drop: dict[str, float] | None = None,
@@ -113,6 +121,7 @@ class InterpolationSweep(ReplacesValidation):
         if chunk_mb < 1:
             raise ValueError(f"sweep.chunk_mb={chunk_mb}: must be at least 1 (MiB of device memory).")
         self.every_n_epochs = every_n_epochs
+        self.live = LiveSchedule(max_fraction, intermediate, intermediate_images)
         self.chunk_bytes = chunk_mb * 2**20
         self.export = export
         self.final_test = final_test
@@ -149,13 +158,16 @@ class InterpolationSweep(ReplacesValidation):
 
     @override
     def state_dict(self) -> dict[str, Any]:
-        return {"history": self.history, "zero_shot": self.zero_shot, "test_result": self.test_result}
+        state = {"history": self.history, "zero_shot": self.zero_shot, "test_result": self.test_result}
+        return {**state, "live_budget": self.live.budget.state(), "zero_shot_subset": self.live.zero_shot_subset}
 
     @override
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.history = list(state_dict.get("history", []))
         self.zero_shot = dict(state_dict.get("zero_shot", state_dict.get("zero_shot_counts", {})))
         self.test_result = state_dict.get("test_result")
+        self.live.budget.restore(state_dict.get("live_budget"))
+        self.live.zero_shot_subset = dict(state_dict.get("zero_shot_subset", {}))
 
     @override
     def on_save_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict[str, Any]) -> None:
@@ -176,9 +188,18 @@ class InterpolationSweep(ReplacesValidation):
         self.output_dir = Path(trainer.log_dir or trainer.default_root_dir)
 
     @override
+    def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.live.start()
+
+    @override
     def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.live.trained()
         if (trainer.current_epoch + 1) % self.every_n_epochs == 0 and not self._swept_now(trainer):
-            self.sweep(trainer, pl_module, final=_last_epoch(trainer))
+            final = last_epoch(trainer)  # a sweep is a collective: rank 0's clock decides for every process
+            if self.live.decided(trainer.strategy.broadcast(self.live.allows(final))):
+                SweepRuntime(trainer, pl_module, self.chunk_bytes).heldout_sizes()  # decoded once, untimed
+                with self.live.timed(final):
+                    self.sweep(trainer, pl_module, final=final, partial=not final)
 
     @override
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
@@ -190,7 +211,7 @@ class InterpolationSweep(ReplacesValidation):
 
     @override
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if not self._swept_now(trainer):
+        if not self._swept_now(trainer) or self.history[-1].get("partial"):  # the last sweep is a full one
             self.sweep(trainer, pl_module, loggable=False, final=True)
         runtime = SweepRuntime(trainer, pl_module, self.chunk_bytes)
         self._after_last_sweep(runtime)
@@ -220,6 +241,7 @@ class InterpolationSweep(ReplacesValidation):
         loggable: bool = True,
         live: TaskCounts | None = None,
         final: bool = False,
+        partial: bool = False,
     ) -> dict[str, Any]:
         """Evaluates the alphas on the held-out sets, selects alpha*, logs and reports.
 
@@ -231,35 +253,30 @@ class InterpolationSweep(ReplacesValidation):
             final: The last sweep of a fit: the zero-shot model is measured again, in the same
                 pass as the other alphas, so that the paired statistics compare it image by image
                 (earlier sweeps reuse its counts and compare it as independent).
+            partial: An intermediate sweep of a fit (``intermediate: coarse``: partial, and marked so).
         """
         runtime = SweepRuntime(trainer, pl_module, self.chunk_bytes)
         roles = runtime.roles()
-        sizes = runtime.heldout_sizes()
-        known = {}
-        reuse = not final and set(self.zero_shot) == set(roles)
-        if reuse and all(self.zero_shot[n][1] == sizes[n] for n in roles):
-            known[ZERO_SHOT] = TaskCounts.from_json(self.zero_shot)
-        if live is not None and all(live.total.get(n) == sizes[n] for n in roles):
-            known[FINE_TUNED] = live
+        coarse = self.live.partial(self.settings, self.selected_alpha) if partial else None
+        settings, limit = coarse or (self.settings, None)
+        sizes = runtime.heldout_sizes(limit)
+        known = self.live.known(self.zero_shot, live, sizes, final)
         with runtime.synchronised() as pooled:
-            record, table = sweep_alphas(runtime.measure("heldout"), roles, self.settings, known)
+            record, table = sweep_alphas(runtime.measure("heldout", limit=limit), roles, settings, known)
         if pooled and runtime.averaged is None and trainer.state.fn == TrainerFn.FITTING:
             self._pooled = (trainer.global_step, {key: value.detach().cpu() for key, value in pooled.items()})
-        self.zero_shot = table[ZERO_SHOT].to_json()
-        self._table = table
-        record = {
-            "epoch": trainer.current_epoch,
-            "global_step": trainer.global_step,
-            **record,
-            "selected_mix": Mix.of(record["selected_alpha"]).to_json(),
-        }
+        if coarse is None:
+            self.zero_shot, self._table = table[ZERO_SHOT].to_json(), table
+        self.live.zero_shot_subset = table[ZERO_SHOT].to_json()
+        full = runtime.heldout_sizes()
+        record = {"epoch": trainer.current_epoch, "global_step": trainer.global_step, **record}
+        record["selected_mix"] = Mix.of(record["selected_alpha"]).to_json()
+        if coarse is not None:
+            record["partial"] = partial_note(settings.alphas, self.alphas, {n: (sizes[n], full[n]) for n in roles})
         self.history.append(record)
-        log_sweep(trainer, pl_module, record, loggable, self.log_figures, fit=trainer.state.fn == TrainerFn.FITTING)
-        rank_zero_info(f"Epoch {record['epoch']}: {summary_line(record)}")
-        if (needed := required_size_line(record)) is not None:
-            rank_zero_info(needed)
-        for warning in record["warnings"]:
-            rank_zero_warn(f"Alpha* may not mean much: {warning}")
+        fit = trainer.state.fn == TrainerFn.FITTING and sizes == full  # val/* only from every held-out image
+        log_sweep(trainer, pl_module, record, loggable, self.log_figures, fit=fit)
+        announce_sweep(record)
         self._write_report(trainer)
         return record
 
@@ -281,13 +298,3 @@ class InterpolationSweep(ReplacesValidation):
         if self.output_dir is None:
             raise RuntimeError("InterpolationSweep.setup has not run: use it as a Trainer callback.")
         return self.output_dir
-
-
-def _last_epoch(trainer: Trainer) -> bool:
-    """Whether the epoch that just ended is the fit's last (by max_epochs, max_steps or a stop request)."""
-    epochs, steps = trainer.max_epochs, trainer.max_steps
-    return (
-        (epochs is not None and epochs >= 0 and trainer.current_epoch + 1 >= epochs)
-        or (steps is not None and steps >= 0 and trainer.global_step >= steps)
-        or trainer.should_stop
-    )

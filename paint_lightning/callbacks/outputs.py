@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from lightning.pytorch import LightningModule, Trainer
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch import Tensor
 
 from paint_lightning.callbacks.runtime import SweepRuntime
 from paint_lightning.callbacks.tensorboard import log_to_tensorboard
 from paint_lightning.engine.counts import TaskCounts
-from paint_lightning.engine.record import at_alpha
+from paint_lightning.engine.paired_record import required_size_line
+from paint_lightning.engine.record import at_alpha, summary_line
+from paint_lightning.engine.sweep_schedule import partial_text
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.io.patched import WEIGHTS
 from paint_lightning.models.patched_model import write_patched_model
@@ -60,6 +63,21 @@ def log_sweep(
     if figures and trainer.is_global_zero:
         for logger in trainer.loggers:
             log_to_tensorboard(logger, dict(record))
+
+
+def announce_sweep(record: Mapping[str, Any]) -> None:
+    """The sweep on the console: its summary line; for a full sweep, the held-out size it needs and its warnings.
+
+    A partial (live) sweep says so at the start of its line and warns of nothing: the last sweep,
+    a full one, chooses alpha*.
+    """
+    rank_zero_info(f"Epoch {record['epoch']}: {partial_text(record)}{summary_line(record)}")
+    if record.get("partial"):
+        return
+    if (needed := required_size_line(record)) is not None:
+        rank_zero_info(needed)
+    for warning in record["warnings"]:
+        rank_zero_warn(f"Alpha* may not mean much: {warning}")
 
 
 def log_per_block(trainer: Trainer, search: Mapping[str, Any]) -> None:

@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from paint_lightning.callbacks.batchnorm import pooled_batchnorm
 from paint_lightning.callbacks.towers import averaged_model
+from paint_lightning.data.cache import thinned
 from paint_lightning.data.heldout import part_of
 from paint_lightning.engine.counts import Counts, TaskCounts
 from paint_lightning.engine.mixed_state import gathered_state, state_at_mix
@@ -89,9 +90,10 @@ class SweepRuntime:
         """Task name -> role, in the model's order."""
         return {spec.name: spec.role for spec in self.model.task_specs}
 
-    def heldout_sizes(self) -> dict[str, int]:
-        """Examples per held-out set."""
-        return {name: len(data) for name, data in self.datamodule.cached_heldout_sets().items()}  # type: ignore[arg-type]
+    def heldout_sizes(self, limit: int | None = None) -> dict[str, int]:
+        """Examples per held-out set (at most ``limit`` each: :func:`~paint_lightning.data.cache.thinned`)."""
+        sets = self.datamodule.cached_heldout_sets()
+        return {name: len(thinned(data, limit)) for name, data in sets.items()}  # type: ignore[arg-type]
 
     def test_sizes(self) -> dict[str, int]:
         """Examples per test set."""
@@ -142,7 +144,7 @@ class SweepRuntime:
         )
 
     def measure(
-        self, split: str, positions: Mapping[str, Sequence[int]] | None = None
+        self, split: str, positions: Mapping[str, Sequence[int]] | None = None, limit: int | None = None
     ) -> Callable[[list[Mix]], Counts]:
         """Counts of candidate mixes over the ``heldout`` or ``test`` sets (all processes).
 
@@ -151,12 +153,13 @@ class SweepRuntime:
             positions: Task name -> the positions in its set to count (a part of it, e.g. the
                 confirm part of :func:`~paint_lightning.data.heldout.confirm_split`; the same on
                 every process); ``None``: whole sets.
+            limit: At most this many images per set, every k-th (a partial sweep's subsample).
         """
         sets = self.datamodule.cached_heldout_sets() if split == "heldout" else self.datamodule.cached_test_sets()
         names = [spec.name for spec in self.model.task_specs]
         if positions is not None:
             sets = {name: part_of(sets[name], positions[name]) for name in names}
-        loaders = {name: self.datamodule.eval_dataloader(sets[name]) for name in names}
+        loaders = {name: self.datamodule.eval_dataloader(thinned(sets[name], limit)) for name in names}
         sweeper = self.sweeper()
         return lambda mixes: sweeper.count(loaders, mixes)
 

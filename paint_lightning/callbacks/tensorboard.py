@@ -1,8 +1,7 @@
 """The sweep in TensorBoard, readable at a glance.
 
-* Figures per sweep (Images tab): held-out accuracy vs alpha for every task, with zero-shot and
-  fine-tuned references and alpha* marked; the patch-vs-support trade-off with every alpha
-  labelled and alpha* starred; a Markdown table of the sweep (Text tab).
+* Figures per sweep (Images tab; a partial live sweep says so in its title): held-out accuracy vs
+  alpha per task, references and alpha* marked; the patch-vs-support trade-off; a Markdown table.
 * :class:`TensorBoardDashboard` (always on in the ``paint`` CLI as ``dashboard:``): a custom-scalars
   layout (Custom Scalars tab) that puts alpha* over training, the patch and support means at
   alpha*, each task's zero-shot / fine-tuned / patched accuracy, and the final sweep's
@@ -20,6 +19,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from typing_extensions import override
 
 from paint_lightning.engine.record import run_report
+from paint_lightning.engine.sweep_schedule import partial_text
 from paint_lightning.interpolation.mix import rounded
 
 CURVE = "final_sweep"  # scalar tags of the final sweep: step = round(alpha * 100)
@@ -50,8 +50,8 @@ def _pyplot() -> Any:
 
 
 def _title(record: Mapping[str, Any], what: str) -> str:
-    epoch = record.get("epoch")
-    return f"{what}, epoch {epoch}" if epoch is not None else what
+    epoch = record.get("epoch")  # a partial (live) sweep says so first
+    return partial_text(record) + (f"{what}, epoch {epoch}" if epoch is not None else what)
 
 
 def curves_figure(record: Mapping[str, Any]) -> Any:
@@ -121,7 +121,8 @@ def sweep_markdown(record: Mapping[str, Any]) -> str:
         f"| {name} | {task['role']} | " + " | ".join(f"{v:.1f}" for v in task["accuracy"]) + " |"
         for name, task in record["tasks"].items()
     ]
-    return "\n".join([f"alpha* = {record['selected_alpha']:g} ({record['criterion']})", "", header, rule, *rows])
+    first = f"alpha* = {record['selected_alpha']:g} ({record['criterion']})"
+    return "\n".join([partial_text(record) + first, "", header, rule, *rows])
 
 
 def custom_scalars_layout(roles: Mapping[str, str]) -> dict[str, dict[str, list[Any]]]:

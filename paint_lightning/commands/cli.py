@@ -136,6 +136,11 @@ def describe_run(model: Any, datamodule: Any, trainer: Trainer) -> str:
         settings = sweep.settings
         every = "every epoch" if sweep.every_n_epochs == 1 else f"every {sweep.every_n_epochs} epochs"
         swept = f"; alpha swept {every} ({len(settings.alphas)} alphas, {settings.search}, {settings.criterion})"
+        if sweep.live.intermediate == "coarse" or sweep.live.budget.max_fraction is not None:
+            budget = sweep.live.budget.max_fraction
+            swept += f"; live sweeps {sweep.live.intermediate}" + (
+                f", within {budget:g} of the training time" if budget is not None else ""
+            )
     device = trainer.strategy.root_device.type
     return (
         f"Model: {what}, {'QuickGELU' if quick else 'GELU'}; image tower fine-tuned, text tower and heads frozen\n"

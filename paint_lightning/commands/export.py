@@ -106,7 +106,10 @@ def chosen_mix(given: Mix | None, selected: Mix | None, what: str) -> Mix:
     if given is not None:
         return given
     if selected is None:
-        raise ValueError(f"{what} never swept alpha (no paint_report.json, no sweep in its checkpoint): give --alpha.")
+        raise ValueError(
+            f"{what} never chose alpha (no paint_report.json, no sweep in its checkpoint, or only a partial live "
+            "sweep of a fit that did not finish): give --alpha, or finish the fit (--ckpt_path) for its last sweep."
+        )
     return selected
 
 

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 from torchvision import transforms as T
 
 from paint_lightning.data.samplers import IGNORE_LABEL, PLACEHOLDER
@@ -159,6 +159,22 @@ class TensorDataset(Dataset):
     def nbytes(self) -> int:
         """Memory held, in bytes."""
         return self.images.nbytes + self.labels.nbytes
+
+
+def thinned(dataset: Dataset, limit: int | None) -> Dataset:
+    """Every k-th item of ``dataset``, k the smallest stride that leaves at most ``limit`` items (all for ``None``).
+
+    Deterministic and spread over the whole set (held-out sets come in a fixed order), so a
+    partial sweep sees the same images every time. A :class:`TensorDataset` stays one (a small copy).
+    """
+    size = len(dataset)  # type: ignore[arg-type]
+    if limit is None or size <= limit:
+        return dataset
+    stride = -(-size // max(limit, 1))
+    if isinstance(dataset, TensorDataset):
+        images, labels = dataset.images[::stride].contiguous(), dataset.labels[::stride].contiguous()
+        return TensorDataset(images, labels, dataset.finish)
+    return Subset(dataset, range(0, size, stride))
 
 
 def collate_batched(batch: tuple[Tensor, Tensor] | ByteBatch) -> tuple[Tensor, Tensor] | ByteBatch:

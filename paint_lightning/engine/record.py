@@ -222,6 +222,10 @@ def run_report(
 ) -> dict[str, Any]:
     """The ``paint_report.json`` content: the latest sweep, alpha* per sweep, the test result.
 
+    A partial sweep (an intermediate live sweep, :mod:`~paint_lightning.engine.sweep_schedule`)
+    keeps its ``partial`` key, with its own zero-shot accuracies (on its images); every history
+    entry says whether its sweep was ``partial``.
+
     Args:
         history: The sweeps (:func:`sweep_record`, with ``epoch`` and ``global_step``), oldest first.
         zero_shot: The zero-shot model's held-out counts (``TaskCounts.to_json()``).
@@ -231,7 +235,9 @@ def run_report(
     counts = TaskCounts.from_json(dict(zero_shot))
     out = {
         **latest,
-        "zero_shot": {name: counts.accuracy(name) for name in counts.correct},
+        "zero_shot": {name: task["zero_shot"] for name, task in latest["tasks"].items()}
+        if latest.get("partial")
+        else {name: counts.accuracy(name) for name in counts.correct},
         "fine_tuned": {name: task["fine_tuned"] for name, task in latest["tasks"].items()},
         "history": [
             {
@@ -240,6 +246,7 @@ def run_report(
                 "selected_alpha": r["selected_alpha"],
                 "patch_accuracy": r["patch_accuracy"][r["alphas"].index(r["selected_alpha"])],
                 "support_accuracy": r["support_accuracy"][r["alphas"].index(r["selected_alpha"])],
+                "partial": bool(r.get("partial")),
             }
             for r in history
         ],

@@ -85,12 +85,16 @@ def selected_mix(report: Mapping[str, Any] | None, checkpoint: Mapping[str, Any]
     """The mix a run chose: ``selected_mix`` or ``selected_alpha`` of its report, else of its checkpoint.
 
     The report (``paint_report.json``) wins; the checkpoint's latest sweep record
-    (``callbacks.InterpolationSweep.history``) is the fallback. ``None`` when the run never swept.
+    (``callbacks.InterpolationSweep.history``) is the fallback. ``None`` when the run never swept,
+    or when its latest sweep is a partial one (an intermediate live sweep of a fit that did not
+    finish: a view of the curves, not the run's choice).
     """
     records: list[Mapping[str, Any]] = [report] if report else []
     history = (checkpoint or {}).get("callbacks", {}).get("InterpolationSweep", {}).get("history") or []
     if history:
         records.append(history[-1])
+    if any(record.get("partial") for record in records):
+        return None
     for record in records:
         if record.get("selected_mix") is not None:
             return Mix.parse(record["selected_mix"])

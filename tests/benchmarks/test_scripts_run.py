@@ -191,3 +191,25 @@ def test_startup_reports_the_cost_per_file_of_both_sources_and_the_projection():
     assert final is not None, lines[-1]
     assert float(final[1]) == pytest.approx(max(per_file), abs=0.06)
     assert final[2] == ("OK" if float(final[1]) <= startup.TARGET else "MISS")
+
+
+AGREE = ["alpha*", "same table", "same patched.safetensors", "sha256"]
+
+
+@pytest.mark.slow
+def test_live_sweep_reports_both_runs_their_ratio_and_that_they_agree():
+    import live_sweep
+
+    result = live_sweep.run(*live_sweep.SMOKE)  # tests/conf/tiny.yaml for 3 epochs, twice
+    details, measured = _parse(result.report(), "live_sweep", live_sweep.TARGET)
+    assert list(details) == ["setup", "live", "last_only", "cpu", *AGREE]
+    live, partial, full = _figure(rf"{NUMBER} s, sweeps \d+ \({NUMBER} partial \+ {NUMBER} full\)", details["live"])
+    last, epochs = _figure(
+        rf"{NUMBER} s \(--sweep.every_n_epochs {NUMBER}\), sweeps 1 \(0 partial \+ 1 full\)", details["last_only"]
+    )
+    assert epochs == 3 and full == 1 and partial >= 1  # the first live sweep always runs
+    assert measured == pytest.approx(live / last, rel=0.01, abs=0.01)  # from seconds printed to 0.1 s
+    assert details["same table"] == details["same patched.safetensors"] == "yes"
+    live_cpu, last_cpu, ratio = _figure(rf"{NUMBER} s live, {NUMBER} s last-only, ratio {NUMBER}", details["cpu"])
+    assert ratio == pytest.approx(live_cpu / last_cpu, rel=0.01, abs=0.01) and live_cpu > 0 and last_cpu > 0
+    assert re.fullmatch(r"[0-9a-f]{64}", details["sha256"])

@@ -19,7 +19,7 @@ ALPHAS = [0.0, 0.25, 0.5, 0.75, 1.0]
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("run")
-    sweep = InterpolationSweep(alphas=ALPHAS)
+    sweep = InterpolationSweep(alphas=ALPHAS, max_fraction=None)  # every epoch's sweep runs (the history below)
     checkpoint = ModelCheckpoint(dirpath=root / "ckpt", save_last=True)
     trainer, module, datamodule = fit_tiny(root, [sweep, checkpoint], epochs=3, enable_checkpointing=True)
     return trainer, module, datamodule, sweep, Path(trainer.log_dir)

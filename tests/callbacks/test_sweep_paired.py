@@ -9,7 +9,10 @@ from tests.callbacks.helpers import fit_tiny
 
 
 def test_the_last_sweep_of_a_fit_pairs_every_alpha_and_logs_the_size_needed(tmp_path, caplog) -> None:
-    sweep = InterpolationSweep(alphas=[0.0, 0.5, 1.0], final_test=False, export=False)
+    # Every sweep a full one, every epoch (live sweeps are partial and timed by default).
+    sweep = InterpolationSweep(
+        alphas=[0.0, 0.5, 1.0], max_fraction=None, intermediate="full", final_test=False, export=False
+    )
     with caplog.at_level(logging.INFO):
         trainer, _, _ = fit_tiny(tmp_path, [sweep], epochs=3)
     first, middle, last = sweep.history
