@@ -141,7 +141,8 @@ def parallel(cfg: Path, checkpoint: str, root: Path, runs: int = 4, timeout: flo
     """``paint parallel`` of ``runs`` end points (the same checkpoint ``runs`` times), probed."""
     out = root / "parallel.json"
     args = [sys.executable, str(HERE / "scale_probe.py"), str(out), "parallel", "--config", str(cfg)]
-    args += ["--runs", *[checkpoint] * runs, "--search", "coordinate", "--budget", str(2 * runs)]
+    # --budget counts every evaluation: the start, each run, the diagonal's 2 other points, then 2 per run
+    args += ["--runs", *[checkpoint] * runs, "--search", "coordinate", "--budget", str(3 + 3 * runs)]
     seconds = _call([*args, "--out", str(root / "parallel"), "--device", "cpu"], timeout)
     return {**json.loads(out.read_text()), "seconds": seconds}
 

@@ -24,6 +24,7 @@ import torch
 from common import BIG_TOWER, Result, attach, build_module, configure, new_sweep, simulate_finetuning, tower_params
 
 from paint_lightning import PaintDataModule, Task
+from paint_lightning.data.cache import finished
 from paint_lightning.data.synthetic import ColourPatchSource
 
 TARGET = 2.0
@@ -55,7 +56,8 @@ def measure() -> dict[str, float]:
         trainer = attach(module, datamodule, Path(tmp))
         sets = datamodule.cached_heldout_sets()
         with torch.no_grad():
-            module.eval()(sets["patch"].__getitems__(list(range(8)))[0], "patch")  # type: ignore[attr-defined]
+            images, _ = finished(sets["patch"].__getitems__(list(range(8))))  # type: ignore[attr-defined]
+            module.eval()(images, "patch")
         module.train()
         gc.collect()
         _release_free_heap()
