@@ -38,11 +38,16 @@ def status_kib(key: str) -> int:
     raise KeyError(key)
 
 
-def _release_and_reset() -> int:
-    """Hands freed heap back to the OS, resets the peak; returns the resident bytes now."""
+def release_free_heap() -> None:
+    """Collects garbage and hands freed heap pages back to the OS (so later peaks cannot hide in them)."""
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _release_and_reset() -> int:
+    """Hands freed heap back to the OS, resets the peak; returns the resident bytes now."""
+    release_free_heap()
     Path("/proc/self/clear_refs").write_text("5")
     return status_kib("VmRSS") * 1024
 

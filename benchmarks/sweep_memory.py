@@ -11,8 +11,6 @@ tower's bytes. The live model and its zero-shot copy exist before the sweep and 
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import gc
 import json
 import subprocess
@@ -22,6 +20,7 @@ from pathlib import Path
 
 import torch
 from common import BIG_TOWER, Result, attach, build_module, configure, new_sweep, simulate_finetuning, tower_params
+from scale_probe import release_free_heap, status_kib
 
 from paint_lightning import PaintDataModule, Task
 from paint_lightning.data.cache import finished
@@ -29,19 +28,6 @@ from paint_lightning.data.synthetic import ColourPatchSource
 
 TARGET = 2.0
 HELDOUT_PER_TASK = 16
-
-
-def _status_kib(key: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{key}:"):
-            return int(line.split()[1])
-    raise KeyError(key)
-
-
-def _release_free_heap() -> None:
-    """Returns freed heap pages to the OS, so that the sweep cannot reuse them unseen."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def measure() -> dict[str, float]:
@@ -60,11 +46,11 @@ def measure() -> dict[str, float]:
             module.eval()(images, "patch")
         module.train()
         gc.collect()
-        _release_free_heap()
-        before = _status_kib("VmRSS")
+        release_free_heap()
+        before = status_kib("VmRSS")
         Path("/proc/self/clear_refs").write_text("5")
         new_sweep(trainer, module).sweep(trainer, module, loggable=False)
-        peak = _status_kib("VmHWM")
+        peak = status_kib("VmHWM")
     visual = module.clip.visual
     tower = sum(t.nbytes for t in [*visual.parameters(), *visual.buffers()])
     return {"extra": (peak - before) * 1024.0, "tower": float(tower), "params": float(tower_params(module))}

@@ -41,7 +41,7 @@ from paint_lightning.commands.run_data import check_run_data
 from paint_lightning.engine.alpha_sweep import sweep_alphas
 from paint_lightning.engine.evaluation import mixes_on_test
 from paint_lightning.engine.local_measure import measure, prepare_data, resolve_device
-from paint_lightning.engine.parallel_search import end_point_device, parallel_search, zero
+from paint_lightning.engine.parallel_search import end_point_device, parallel_search, single, zero
 from paint_lightning.engine.protocol import patch_tensors
 from paint_lightning.interpolation.merge_options import describe_options, parse_options
 from paint_lightning.interpolation.merges import MERGES, coefficient_grid, merge_end_point
@@ -177,7 +177,7 @@ def run_parallel(init: Any) -> Path:
         (entry["test"],) = _test(
             module, datamodule, device, chunk, method_ends[method], [Mix.from_json(entry["mix"])], roles
         )
-    singles = [Mix.of(*[float(i == j) for j in range(len(ends))]) for i in range(len(ends))]
+    singles = [single(len(ends), i) for i in range(len(ends))]
     zero_test, *single_tests = _test(module, datamodule, device, chunk, ends, [zero(len(ends)), *singles], roles)
     owners = patched_by([run.provenance for run in runs], [run.report for run in runs])
     refs = references(roles, owners, single_tests, zero_test)

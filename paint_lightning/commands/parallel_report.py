@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from paint_lightning.engine.parallel_search import single
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.selection.normalised import normalised
 
@@ -84,10 +85,7 @@ def comparison(
         f"  {'patch':>11}  {'support':>11}",
     ]
     n = len(run_tests or {})
-    singles = [
-        (name, Mix.of(*[float(i == j) for j in range(n)]).label(), "-", test)
-        for i, (name, test) in enumerate((run_tests or {}).items())
-    ]
+    singles = [(name, single(n, i).label(), "-", test) for i, (name, test) in enumerate((run_tests or {}).items())]
     rows = [("zero-shot", "0", "-", zero_test), *singles, *((m, None, None, e) for m, e in methods.items())]
     for name, label, objective, entry in rows:
         test, evaluations = entry, "-"

@@ -62,6 +62,11 @@ def zero(n: int) -> Mix:
     return Mix.of(*([0.0] * n))
 
 
+def single(n: int, i: int) -> Mix:
+    """End point ``i`` alone (coefficient 1 on it, 0 on the other ``n - 1``)."""
+    return Mix.of(*[1.0 if j == i else 0.0 for j in range(n)])
+
+
 def scores(
     table: Mapping[Mix, TaskCounts], roles: Mapping[str, str], mixes: Sequence[Mix], settings: SweepSettings
 ) -> list[float]:
@@ -104,7 +109,7 @@ def parallel_search(
         raise ValueError(f"search={search!r}: use grid, coordinate or auto.")
     settings.check_roles(roles)
     table: dict[Mix, TaskCounts] = {}
-    singles = [Mix.of(*[1.0 if j == i else 0.0 for j in range(n)]) for i in range(n)]
+    singles = [single(n, i) for i in range(n)]
     measure_missing(table, measure, [zero(n), *singles])
     if search == "grid":
         candidates = [Mix.of(*point) for point in itertools.product(values, repeat=n)]
@@ -137,7 +142,7 @@ def parallel_search(
 
 def _corners(n: int) -> set[tuple[float, ...]]:
     """The start and each run alone: measured by every search."""
-    return {tuple([0.0] * n)} | {tuple(1.0 if j == i else 0.0 for j in range(n)) for i in range(n)}
+    return {tuple(mix.terms) for mix in (zero(n), *(single(n, i) for i in range(n)))}  # type: ignore[arg-type]
 
 
 def _best(mixes: Sequence[Mix], values: Sequence[float]) -> Mix:
@@ -168,7 +173,7 @@ def record(
             "support_accuracy": sum(counts.accuracy(t) for t in support) / len(support) if support else None,
         }
 
-    singles = {name: table[Mix.of(*[1.0 if j == i else 0.0 for j in range(n)])] for i, name in enumerate(names)}
+    singles = {name: table[single(n, i)] for i, name in enumerate(names)}
     return {
         "runs": list(names),
         "search": search,
