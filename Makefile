@@ -20,8 +20,10 @@ $(STAMP): pyproject.toml
 quickstart: $(STAMP)
 	$(VENV)/bin/paint fit --config configs/quickstart.yaml
 
+# One pytest worker per core (pytest-xdist); a file's tests stay together on one worker.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The declared dependency floors (pyproject.toml), in their own environment.
 MIN_SPEC ?= lightning==2.6.0 pytorch-lightning==2.6.0 open_clip_torch==3.0.0 'jsonargparse[signatures]==4.39.0' torchmetrics==1.4.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import socket
 from typing import Any
 
@@ -15,6 +16,13 @@ from paint_lightning.models import CLIPSource, PaintModule
 
 # The tiny `paint fit` run shared by the command and dashboard tests.
 pytest_plugins = ["tests.run_fixtures"]
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs one pytest worker per core (pytest-xdist): each keeps to one thread, and so do
+    # the processes its tests start, so that workers do not fight over the cores.
+    for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_variable] = "1"
+    torch.set_num_threads(1)
 
 TINY_CONFIG: dict[str, Any] = {
     "embed_dim": 16,
