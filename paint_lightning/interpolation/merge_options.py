@@ -14,7 +14,7 @@ from typing import Any
 
 @dataclasses.dataclass(frozen=True)
 class NoOptions:
-    """A merge method without options (``task_arithmetic``, ``iso_c``, ``tsv``)."""
+    """A merge method without options (``task_arithmetic``, ``iso_c``, ``tsv``, ``wudi``, ``lines``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +38,8 @@ OPTIONS: dict[str, type] = {
     "ties": TiesOptions,
     "iso_c": NoOptions,
     "tsv": NoOptions,
+    "wudi": NoOptions,
+    "lines": NoOptions,
 }
 """Merge method name -> the dataclass of its options."""
 

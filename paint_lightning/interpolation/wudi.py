@@ -1,0 +1,89 @@
+"""WUDI-merging, solved exactly: the merged task vector of each linear layer that least disturbs every task's inputs.
+
+Cheng, Xiong, Wei, Zhu and Yuan, "Whoever Started the Interference Should End It: Guiding
+Data-Free Model Merging via Task Vectors", ICML 2025 (arXiv:2503.08099). The rows of a linear
+layer's task vector ``tau_i`` (``out x in``, ``y = x W^T``) lie close to the span of the inputs the
+layer saw while fine-tuning on task ``i``, so ``(tau - tau_i) tau_i^T`` measures how much the merged
+task vector ``tau`` disturbs the outputs on task ``i``'s inputs. WUDI-merging minimises
+
+    ``L(tau) = sum_i ||(tau - tau_i) tau_i^T||_F^2 / ||tau_i||_F^2``
+
+for every linear layer, and adds ``tau`` to the start point without rescaling (the paper's
+"no rescaling coefficients"; here its coefficient is still swept on held-out data like every
+other method's, and 1 is the paper's model).
+
+The paper minimises ``L`` by gradient descent (Adam, from ``sum_i tau_i``). ``L`` is a linear
+least-squares problem: with ``M`` the task vectors stacked row-wise, each divided by its norm
+(``T out x in``), and ``P`` the blocks ``tau_i tau_i^T / ||tau_i||_F`` stacked the same way
+(``T out x out``), ``(tau - tau_i) tau_i^T`` is the ``i``-th block of ``(M tau^T - P)^T``, so
+``L(tau) = ||M tau^T - P||_F^2``. :func:`wudi_matrix` solves it through the SVD of ``M`` in
+float64 (never forming the normal equations ``tau M^T M = P^T M``, whose condition number is the
+square of ``M``'s), with no ridge. When ``M`` has fewer independent rows than columns (e.g. an
+MLP's down-projection merged from few tasks) the minimiser is not unique; the pseudo-inverse gives
+the one of least norm, which is also the one plain gradient descent from ``sum_i tau_i`` reaches
+(every gradient step, and the start, lie in the row space of ``M``). Adam's per-entry step sizes
+can add components in ``M``'s null space, which change neither ``L`` nor the outputs on any
+task's inputs. A later study (Wei et al., "Closed-Form Spectral Regularization for Multi-Task
+Model Merging", arXiv:2606.07289) reports that this exact minimiser does worse than the paper's
+few hundred Adam steps, which act as a spectral filter on ``M``'s small singular values: the
+exact solution is what the paper's objective defines, measured here as such.
+
+Which tensors: 2-D tensors are linear-layer weights in ``out x in`` (``nn.Linear``, open_clip's
+attention ``in_proj_weight``, ``F.linear(x, W)``), as in the authors' and FusionBench's code,
+which apply the objective to every 2-D tensor. Two exceptions: position embeddings (names ending
+in ``positional_embedding`` or ``pos_embed``) are added to the tokens, not multiplied, so they are
+no linear layer; and open_clip's image projection ``proj`` is applied as ``x @ proj`` (``in x
+out``), so it is solved transposed. Every other tensor (biases, norms, embeddings, convolutions)
+takes the mean of the task vectors, as the authors' code does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+from torch import Tensor
+
+from paint_lightning.interpolation.merge_options import NoOptions
+from paint_lightning.interpolation.task_vectors import TaskVectors
+
+_NOT_LINEAR = ("positional_embedding", "pos_embed")
+_RIGHT_MULTIPLIED = "proj"  # open_clip's image projection: x @ proj
+
+
+def wudi(vectors: TaskVectors, options: NoOptions | None = None) -> Iterator[tuple[str, Tensor]]:
+    """WUDI-merging: the exact minimiser of the paper's objective per linear layer, the mean elsewhere."""
+    for name in vectors.names:
+        stacked = vectors.stacked(name)
+        if stacked.dim() != 3 or name.endswith(_NOT_LINEAR):
+            yield name, stacked.mean(dim=0)
+        elif name == _RIGHT_MULTIPLIED or name.endswith("." + _RIGHT_MULTIPLIED):
+            yield name, wudi_matrix(stacked.transpose(1, 2)).T
+        else:
+            yield name, wudi_matrix(stacked)
+
+
+def wudi_matrix(stacked: Tensor) -> Tensor:
+    """``argmin_tau sum_i ||(tau - tau_i) tau_i^T||_F^2 / ||tau_i||_F^2`` (least norm), same dtype.
+
+    Args:
+        stacked: The task vectors of one linear layer, ``tasks x out x in``. A task vector of
+            zeros adds nothing to the objective (the paper's weight ``1 / 0`` times zero) and is
+            left out.
+
+    Returns:
+        The merged task vector (``out x in``); zeros when every task vector is zero.
+    """
+    taus = stacked.double()
+    norms = torch.linalg.matrix_norm(taus)  # Frobenius
+    keep = norms > 0
+    if not bool(keep.any()):
+        return torch.zeros_like(stacked[0])
+    taus, norms = taus[keep], norms[keep].view(-1, 1, 1)
+    m = (taus / norms).flatten(0, 1)  # (T out) x in
+    p = (taus @ taus.transpose(1, 2) / norms).flatten(0, 1)  # (T out) x out
+    u, s, vh = torch.linalg.svd(m, full_matrices=False)
+    cutoff = s.max() * max(m.shape) * torch.finfo(s.dtype).eps  # numerical rank, as pinv's default
+    inverse = torch.where(s > cutoff, 1.0 / s, torch.zeros_like(s))
+    tau_t = vh.T @ (inverse.unsqueeze(1) * (u.T @ p))  # in x out: M^+ P
+    return tau_t.T.to(stacked.dtype)
