@@ -45,7 +45,7 @@ import torch
 from torch import Tensor
 
 from paint_lightning.interpolation.lines_merge import lines
-from paint_lightning.interpolation.merge_options import NoOptions, TiesOptions, parse_options
+from paint_lightning.interpolation.merge_options import NoOptions, TiesOptions, WudiOptions, parse_options
 from paint_lightning.interpolation.mix import rounded
 from paint_lightning.interpolation.task_vectors import TaskVectors, kth_largest_magnitudes
 from paint_lightning.interpolation.wudi import wudi
@@ -139,7 +139,10 @@ MERGES: dict[str, MergeMethod] = {
     ),
     "tsv": MergeMethod(tsv, NoOptions, 3.0, "tuned on validation data in its paper (1.0 by default); [0, 3] holds it"),
     "wudi": MergeMethod(
-        wudi, NoOptions, 1.0, "its paper adds the merged task vector without rescaling (coefficient 1); [0, 1] holds it"
+        wudi,
+        WudiOptions,
+        1.0,
+        "its paper adds the merged task vector without rescaling (coefficient 1); [0, 1] holds it",
     ),
     "lines": MergeMethod(
         lines,
@@ -191,7 +194,7 @@ def merge_end_point(
             one tensor name of them is moved to ``device`` at a time.
         device: Where the merge is computed (default: where ``start`` is).
         out_device: Where the result is put (default: where each ``start`` tensor is).
-        **options: The method's options (``ties``: ``density``), see
+        **options: The method's options (``ties``: ``density``; ``wudi``: ``steps``, ``lr``), see
             :mod:`~paint_lightning.interpolation.merge_options`.
 
     Returns:

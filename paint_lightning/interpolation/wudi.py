@@ -25,8 +25,10 @@ the one of least norm, which is also the one plain gradient descent from ``sum_i
 can add components in ``M``'s null space, which change neither ``L`` nor the outputs on any
 task's inputs. A later study (Wei et al., "Closed-Form Spectral Regularization for Multi-Task
 Model Merging", arXiv:2606.07289) reports that this exact minimiser does worse than the paper's
-few hundred Adam steps, which act as a spectral filter on ``M``'s small singular values: the
-exact solution is what the paper's objective defines, measured here as such.
+few hundred Adam steps, which act as a spectral filter on ``M``'s small singular values. The
+exact solution is the default (what the paper's objective defines); ``steps=n`` runs the authors'
+solver instead (:func:`wudi_adam`: ``n`` Adam steps at learning rate ``lr``, 1e-5 in their code,
+from the sum), which stops short of it.
 
 Which tensors: 2-D tensors are linear-layer weights in ``out x in`` (``nn.Linear``, open_clip's
 attention ``in_proj_weight``, ``F.linear(x, W)``), as in the authors' and FusionBench's code,
@@ -44,23 +46,28 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor
 
-from paint_lightning.interpolation.merge_options import NoOptions
+from paint_lightning.interpolation.merge_options import WudiOptions
 from paint_lightning.interpolation.task_vectors import TaskVectors
 
 _NOT_LINEAR = ("positional_embedding", "pos_embed")
 _RIGHT_MULTIPLIED = "proj"  # open_clip's image projection: x @ proj
 
 
-def wudi(vectors: TaskVectors, options: NoOptions | None = None) -> Iterator[tuple[str, Tensor]]:
-    """WUDI-merging: the exact minimiser of the paper's objective per linear layer, the mean elsewhere."""
+def wudi(vectors: TaskVectors, options: WudiOptions | None = None) -> Iterator[tuple[str, Tensor]]:
+    """WUDI-merging: the paper's objective minimised per linear layer (exactly by default), the mean elsewhere."""
+    options = options or WudiOptions()
+
+    def solve(stacked: Tensor) -> Tensor:
+        return wudi_adam(stacked, options.steps, options.lr) if options.steps else wudi_matrix(stacked)
+
     for name in vectors.names:
         stacked = vectors.stacked(name)
         if stacked.dim() != 3 or name.endswith(_NOT_LINEAR):
             yield name, stacked.mean(dim=0)
         elif name == _RIGHT_MULTIPLIED or name.endswith("." + _RIGHT_MULTIPLIED):
-            yield name, wudi_matrix(stacked.transpose(1, 2)).T
+            yield name, solve(stacked.transpose(1, 2)).T
         else:
-            yield name, wudi_matrix(stacked)
+            yield name, solve(stacked)
 
 
 def wudi_matrix(stacked: Tensor) -> Tensor:
@@ -87,3 +94,31 @@ def wudi_matrix(stacked: Tensor) -> Tensor:
     inverse = torch.where(s > cutoff, 1.0 / s, torch.zeros_like(s))
     tau_t = vh.T @ (inverse.unsqueeze(1) * (u.T @ p))  # in x out: M^+ P
     return tau_t.T.to(stacked.dtype)
+
+
+def wudi_adam(stacked: Tensor, steps: int, lr: float = 1e-5) -> Tensor:
+    """The authors' solver: ``steps`` Adam steps on the paper's objective from ``sum_i tau_i``.
+
+    Adam as ``torch.optim.Adam`` with its defaults (betas 0.9 and 0.999, eps 1e-8, no weight decay),
+    written out on the objective's exact gradient ``2 sum_i (tau - tau_i) tau_i^T tau_i / ||tau_i||_F^2``
+    (no autograd, so it also runs under inference mode). Zero task vectors are left out, as in
+    :func:`wudi_matrix`.
+    """
+    taus = stacked.float()
+    norms = taus.flatten(1).square().sum(dim=1)
+    taus, norms = taus[norms > 0], norms[norms > 0].view(-1, 1, 1)
+    tau = stacked.float().sum(dim=0)
+    if not len(taus):
+        return tau.to(stacked.dtype)
+    grams = taus.transpose(1, 2) @ taus / norms  # tau_i^T tau_i / ||tau_i||^2, in x in
+    targets = (taus @ grams).sum(dim=0)
+    gram = grams.sum(dim=0)
+    first, second = torch.zeros_like(tau), torch.zeros_like(tau)
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    for step in range(1, steps + 1):
+        grad = 2 * (tau @ gram - targets)
+        first.mul_(beta1).add_(grad, alpha=1 - beta1)
+        second.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        denominator = (second / (1 - beta2**step)).sqrt_().add_(eps)
+        tau = tau - (lr / (1 - beta1**step)) * first / denominator
+    return tau.to(stacked.dtype)

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from paint_lightning.interpolation.merges import merge_end_point
-from paint_lightning.interpolation.wudi import wudi_matrix
+from paint_lightning.interpolation.wudi import wudi_adam, wudi_matrix
 
 
 def paper_loss(tau: torch.Tensor, taus: torch.Tensor) -> torch.Tensor:
@@ -113,3 +113,24 @@ def test_merge_end_point_solves_linear_weights_averages_the_rest_and_transposes_
     assert merged["steps"].item() == 4
     assert all(torch.equal(start[n], before[n]) for n in start)  # inputs untouched
     assert all(torch.equal(e[n], b[n]) for e, b in zip(ends, ends_before, strict=True) for n in e)
+
+
+def test_steps_runs_the_authors_adam_solver_from_the_sum() -> None:
+    # The authors' code: torch.optim.Adam on the loss above, from the sum; here written out on the
+    # exact gradient, so it must follow torch's Adam step for step.
+    taus = random_taus(3, 5, 4, seed=11).float()
+    tau = taus.sum(dim=0).clone().requires_grad_(True)
+    optimiser = torch.optim.Adam([tau], lr=1e-2, weight_decay=0)
+    for _ in range(50):
+        optimiser.zero_grad()
+        paper_loss(tau, taus).backward()
+        optimiser.step()
+    torch.testing.assert_close(wudi_adam(taus, 50, lr=1e-2), tau.detach(), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(wudi_adam(taus, 0), taus.sum(dim=0))
+    start = {"w": torch.zeros(5, 4), "b": torch.zeros(4)}
+    ends = [{"w": t, "b": torch.full((4,), float(i))} for i, t in enumerate(taus)]
+    merged = merge_end_point("wudi", start, ends, steps=50, lr=1e-2)
+    torch.testing.assert_close(merged["w"], tau.detach(), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(merged["b"], torch.ones(4))  # the mean of 0, 1, 2
+    with pytest.raises(ValueError, match="steps=-1"):
+        merge_end_point("wudi", start, ends, steps=-1)
