@@ -42,10 +42,15 @@ class WudiOptions:
             solver instead, ``n`` Adam steps (learning rate ``lr``) from the sum of the task
             vectors, which stops short of the minimiser (the authors run 300 to 400).
         lr: Adam's learning rate when ``steps > 0`` (the authors' code: 1e-5).
+        blocks_only: Merge only the four weight matrices of each transformer block (attention
+            ``in_proj_weight`` and ``out_proj.weight``, MLP ``c_fc.weight`` and ``c_proj.weight``)
+            and leave every other tensor at the start point, as the authors' vision code does;
+            default: every linear 2-D tensor solved and the rest averaged, as FusionBench does.
     """
 
     steps: int = 0
     lr: float = 1e-5
+    blocks_only: bool = False
 
     def __post_init__(self) -> None:
         if self.steps < 0:

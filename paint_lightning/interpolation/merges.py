@@ -194,7 +194,7 @@ def merge_end_point(
             one tensor name of them is moved to ``device`` at a time.
         device: Where the merge is computed (default: where ``start`` is).
         out_device: Where the result is put (default: where each ``start`` tensor is).
-        **options: The method's options (``ties``: ``density``; ``wudi``: ``steps``, ``lr``), see
+        **options: The method's options (``ties``: ``density``; ``wudi``: ``steps``, ``lr``, ``blocks_only``), see
             :mod:`~paint_lightning.interpolation.merge_options`.
 
     Returns:

@@ -36,7 +36,9 @@ which apply the objective to every 2-D tensor. Two exceptions: position embeddin
 in ``positional_embedding`` or ``pos_embed``) are added to the tokens, not multiplied, so they are
 no linear layer; and open_clip's image projection ``proj`` is applied as ``x @ proj`` (``in x
 out``), so it is solved transposed. Every other tensor (biases, norms, embeddings, convolutions)
-takes the mean of the task vectors, as the authors' code does.
+takes the mean of the task vectors, as FusionBench's code does. The authors' own vision code
+(``wudi_main.py``) merges only the four weight matrices of each transformer block and leaves every
+other tensor at its pre-trained value: ``blocks_only=True`` does that.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from paint_lightning.interpolation.task_vectors import TaskVectors
 
 _NOT_LINEAR = ("positional_embedding", "pos_embed")
 _RIGHT_MULTIPLIED = "proj"  # open_clip's image projection: x @ proj
+_BLOCK_MATRICES = ("attn.in_proj_weight", "attn.out_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
 
 
 def wudi(vectors: TaskVectors, options: WudiOptions | None = None) -> Iterator[tuple[str, Tensor]]:
@@ -62,7 +65,10 @@ def wudi(vectors: TaskVectors, options: WudiOptions | None = None) -> Iterator[t
 
     for name in vectors.names:
         stacked = vectors.stacked(name)
-        if stacked.dim() != 3 or name.endswith(_NOT_LINEAR):
+        if options.blocks_only:
+            block_matrix = stacked.dim() == 3 and ".resblocks." in name and name.endswith(_BLOCK_MATRICES)
+            yield name, solve(stacked) if block_matrix else torch.zeros_like(stacked[0])
+        elif stacked.dim() != 3 or name.endswith(_NOT_LINEAR):
             yield name, stacked.mean(dim=0)
         elif name == _RIGHT_MULTIPLIED or name.endswith("." + _RIGHT_MULTIPLIED):
             yield name, solve(stacked.transpose(1, 2)).T

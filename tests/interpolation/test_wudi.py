@@ -134,3 +134,26 @@ def test_steps_runs_the_authors_adam_solver_from_the_sum() -> None:
     torch.testing.assert_close(merged["b"], torch.ones(4))  # the mean of 0, 1, 2
     with pytest.raises(ValueError, match="steps=-1"):
         merge_end_point("wudi", start, ends, steps=-1)
+
+
+def test_blocks_only_merges_the_four_block_matrices_and_keeps_the_rest_at_the_start() -> None:
+    # The authors' vision code: in_proj, out_proj, c_fc and c_proj of each block; nothing else.
+    generator = torch.Generator().manual_seed(5)
+    shapes = {
+        "transformer.resblocks.0.attn.in_proj_weight": (6, 2),
+        "transformer.resblocks.0.attn.out_proj.weight": (2, 2),
+        "transformer.resblocks.0.mlp.c_fc.weight": (8, 2),
+        "transformer.resblocks.0.mlp.c_proj.weight": (2, 8),
+        "transformer.resblocks.0.mlp.c_fc.bias": (8,),
+        "proj": (2, 3),
+        "ln_post.weight": (2,),
+    }
+    start = {name: torch.randn(shape, generator=generator) for name, shape in shapes.items()}
+    ends = [{n: t + torch.randn(t.shape, generator=generator) for n, t in start.items()} for _ in range(2)]
+    merged = merge_end_point("wudi", start, ends, blocks_only=True)
+    for name, tensor in start.items():
+        if name.startswith("transformer.") and name.endswith("weight"):
+            tau = wudi_matrix(torch.stack([end[name] - tensor for end in ends]))
+            torch.testing.assert_close(merged[name], tensor + tau, atol=1e-5, rtol=1e-5)
+        else:
+            assert torch.equal(merged[name], tensor), name
