@@ -14,7 +14,7 @@ from typing import Any
 
 @dataclasses.dataclass(frozen=True)
 class NoOptions:
-    """A merge method without options (``task_arithmetic``, ``iso_c``, ``tsv``)."""
+    """A merge method without options (``task_arithmetic``, ``iso_c``, ``tsv``, ``lines``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,11 +33,39 @@ class TiesOptions:
             raise ValueError(f"ties: density={self.density}; give the share of entries kept, in (0, 1], e.g. 0.2")
 
 
+@dataclasses.dataclass(frozen=True)
+class WudiOptions:
+    """WUDI-merging's options.
+
+    Attributes:
+        steps: 0 (default): the exact minimiser of the paper's objective. ``n > 0``: the authors'
+            solver instead, ``n`` Adam steps (learning rate ``lr``) from the sum of the task
+            vectors, which stops short of the minimiser (the authors run 300 to 400).
+        lr: Adam's learning rate when ``steps > 0`` (the authors' code: 1e-5).
+        blocks_only: Merge only the four weight matrices of each transformer block (attention
+            ``in_proj_weight`` and ``out_proj.weight``, MLP ``c_fc.weight`` and ``c_proj.weight``)
+            and leave every other tensor at the start point, as the authors' vision code does;
+            default: every linear 2-D tensor solved and the rest averaged, as FusionBench does.
+    """
+
+    steps: int = 0
+    lr: float = 1e-5
+    blocks_only: bool = False
+
+    def __post_init__(self) -> None:
+        if self.steps < 0:
+            raise ValueError(f"wudi: steps={self.steps}; give 0 (exact minimiser) or a number of Adam steps, e.g. 300")
+        if not self.lr > 0.0:
+            raise ValueError(f"wudi: lr={self.lr}; give a positive learning rate, e.g. 1e-5")
+
+
 OPTIONS: dict[str, type] = {
     "task_arithmetic": NoOptions,
     "ties": TiesOptions,
     "iso_c": NoOptions,
     "tsv": NoOptions,
+    "wudi": WudiOptions,
+    "lines": NoOptions,
 }
 """Merge method name -> the dataclass of its options."""
 

@@ -17,6 +17,11 @@ held-out data like PAINT's alpha (``Mix.of(lam)`` with ``ends=[merged]``):
   CVPR 2025; TSV-Merge): for each matrix, each task keeps its top ``1/T`` share of singular
   components; the concatenated singular vectors are decorrelated (replaced by their orthogonal polar
   factors) and the matrix is rebuilt with the kept singular values; other tensors take the mean.
+* ``wudi`` (Cheng et al., ICML 2025; :mod:`~paint_lightning.interpolation.wudi`): for each linear
+  layer, the exact minimiser of ``sum_i ||(tau - tau_i) tau_i^T||_F^2 / ||tau_i||_F^2``; other
+  tensors take the mean.
+* ``lines`` (Wang et al., ICLR 2025; :mod:`~paint_lightning.interpolation.lines_merge`): the sum of
+  the task vectors scaled by depth, from ``1/T`` in the first block to 1 in the last.
 
 Non-floating-point tensors take the start point's value (the engine's rule for a coefficient
 that is not positive). The functions are pure: inputs are never modified.
@@ -39,9 +44,11 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from paint_lightning.interpolation.merge_options import NoOptions, TiesOptions, parse_options
+from paint_lightning.interpolation.lines_merge import lines
+from paint_lightning.interpolation.merge_options import NoOptions, TiesOptions, WudiOptions, parse_options
 from paint_lightning.interpolation.mix import rounded
 from paint_lightning.interpolation.task_vectors import TaskVectors, kth_largest_magnitudes
+from paint_lightning.interpolation.wudi import wudi
 
 Merged = Iterator[tuple[str, Tensor]]
 """A merged task vector, tensor by tensor: (name, merged tensor on the compute device)."""
@@ -131,6 +138,18 @@ MERGES: dict[str, MergeMethod] = {
         iso_c, NoOptions, 3.0, "tuned on validation data in its paper; [0, 3] holds the scales it reports"
     ),
     "tsv": MergeMethod(tsv, NoOptions, 3.0, "tuned on validation data in its paper (1.0 by default); [0, 3] holds it"),
+    "wudi": MergeMethod(
+        wudi,
+        WudiOptions,
+        1.0,
+        "its paper adds the merged task vector without rescaling (coefficient 1); [0, 1] holds it",
+    ),
+    "lines": MergeMethod(
+        lines,
+        NoOptions,
+        2.0,
+        "its code tunes beta in (0, 1] with alpha = 1/T, so block scales reach 1/T + 1 <= 2; [0, 2] holds them",
+    ),
 }
 """Merge methods by name (options: :mod:`~paint_lightning.interpolation.merge_options`)."""
 
@@ -169,13 +188,13 @@ def merge_end_point(
     """The end point ``start + merge(task vectors)``: sweep its coefficient like PAINT's alpha.
 
     Args:
-        method: One of :data:`MERGES` (``task_arithmetic``, ``ties``, ``iso_c``, ``tsv``).
+        method: One of :data:`MERGES` (``task_arithmetic``, ``ties``, ``iso_c``, ``tsv``, ``wudi``, ``lines``).
         start: Name -> tensor of the start point (zero-shot).
         ends: The fine-tuned end points, same names and shapes; they may stay on the host, only
             one tensor name of them is moved to ``device`` at a time.
         device: Where the merge is computed (default: where ``start`` is).
         out_device: Where the result is put (default: where each ``start`` tensor is).
-        **options: The method's options (``ties``: ``density``), see
+        **options: The method's options (``ties``: ``density``; ``wudi``: ``steps``, ``lr``, ``blocks_only``), see
             :mod:`~paint_lightning.interpolation.merge_options`.
 
     Returns:

@@ -198,6 +198,33 @@ def test_a_merge_with_options_is_swept_and_its_export_is_start_plus_lambda_times
             torch.testing.assert_close(state[f"visual.{name}"].float(), expected, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("exported", ["wudi", "lines"])
+def test_wudi_and_lines_are_swept_over_their_ranges_and_exported_as_start_plus_lambda_times_the_merge(
+    exported, tiny_run, second_run, tmp_path
+):
+    config = tmp_path / "both.yaml"
+    config.write_text(BOTH)
+    out = tmp_path / "merged"
+    runs = ["--runs", str(tiny_run), str(second_run)]
+    merge = ["--merge", "wudi", "lines", "--export_method", exported]
+    main(["parallel", "--config", TINY_YAML, "--config", str(config), *runs, *merge, "--out", str(out)])
+    report = json.loads((out / "parallel_report.json").read_text())
+    assert set(report["methods"]) == {"parallel", "wudi", "lines"}
+    assert report["methods"]["wudi"]["coefficient_range"] == [0.0, 1.0]
+    assert report["methods"]["lines"]["coefficient_range"] == [0.0, 2.0]
+    assert max(report["methods"]["lines"]["sweep"]["alphas"]) == 2.0
+    lam = report["methods"][exported]["mix"]
+    state, meta = load_patched(out)
+    assert meta["method"] == exported and meta["mix"] == lam
+    loaded, ends = parallel.load_runs([str(tiny_run), str(second_run)], torch.device("cpu"))
+    _, start = patch_tensors(loaded[0].module)
+    merged = merge_end_point(exported, start, ends)
+    for name, tensor in start.items():
+        if tensor.is_floating_point():
+            expected = tensor.float() + lam * (merged[name].float() - tensor.float())
+            torch.testing.assert_close(state[f"visual.{name}"].float(), expected, rtol=1e-5, atol=1e-6)
+
+
 def test_real_merges_compare_with_parallel_and_task_arithmetic_is_the_diagonal(tiny_run, second_run, tmp_path):
     config = tmp_path / "both.yaml"
     config.write_text(BOTH)
