@@ -9,7 +9,7 @@ sweep's limit (``max_support_drop`` of the run's config):
 
 * global: every alpha of the grid at the sweep's resolution, ``0, 0.05, ..., 1`` (every alpha the
   adaptive sweep can select);
-* per-block: those alphas, every mix the run's own search measured (its ``trace``), and every mix
+* per-block: those alphas, the run's own per-block mix (``per_block.best_mix``), and every mix
   the same search (``sweep.per_block.search`` and ``budget`` of the run) measures when it is run
   on the test sets from the test sets' alpha* (``fine_grained_study.choose``, the study's
   ``--oracle``); with ``--full_lines`` also every depth schedule of the ``lines`` family (levels
@@ -136,7 +136,7 @@ def run_efficiency(run: Path, full_lines: bool) -> dict[str, Any]:
 
     block = BlockSearch(search=per_block["search"], budget=per_block["budget"], accept="gain")
     grid = alpha_grid(SETTINGS.resolution)
-    own = [Mix.of(dict(t["mix"])) for t in per_block["trace"]]
+    own = [Mix.from_json(per_block["best_mix"])]
     family = lines_family(pred.groups, SETTINGS.resolution, list(block.values)) if full_lines else []
     block_rows = rows([*grid, *own, *test_search(pred, block), *family])
     global_oracle, block_oracle = best_within(rows(grid), limit), best_within(block_rows, limit)
@@ -209,17 +209,21 @@ def table(label: str, results: list[dict[str, Any]]) -> list[str]:
 def main() -> None:
     """Scores each run and prints the table; writes every number as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("runs", nargs="+", type=Path, help="run directories, or JSON files this script wrote")
     parser.add_argument("--label", default="defaults", help="the held-out setting, for the table")
     parser.add_argument("--full_lines", action="store_true", help="also every lines-family schedule (slow)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    results = []
+    results, computed = [], {}
     for run in args.runs:
-        results.append(run_efficiency(run, args.full_lines))
-        args.out.write_text(json.dumps({str(r): x for r, x in zip(args.runs, results, strict=False)}, indent=1))
-        print(f"{run}: done (agrees with its report: {results[-1]['agrees_with_report']})", flush=True)
+        if run.suffix == ".json":  # the table from earlier outputs, nothing classified
+            results.extend(json.loads(run.read_text()).values())
+            continue
+        computed[str(run)] = run_efficiency(run, args.full_lines)
+        results.append(computed[str(run)])
+        args.out.write_text(json.dumps(computed, indent=1))
+        print(f"{run}: done (agrees with its report: {computed[str(run)]['agrees_with_report']})", flush=True)
     print(
         "| held-out | kind | seed | chosen | test gain | test drop | oracle | oracle gain | oracle drop | efficiency |"
     )
