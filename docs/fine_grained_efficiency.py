@@ -212,8 +212,10 @@ def main() -> None:
     parser.add_argument("runs", nargs="+", type=Path, help="run directories, or JSON files this script wrote")
     parser.add_argument("--label", default="defaults", help="the held-out setting, for the table")
     parser.add_argument("--full_lines", action="store_true", help="also every lines-family schedule (slow)")
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path, help="JSON file of the runs scored (needed unless all inputs are JSON)")
     args = parser.parse_args()
+    if args.out is None and any(run.suffix != ".json" for run in args.runs):
+        parser.error("--out is needed to score run directories")
     torch.set_num_threads(1)
     results, computed = [], {}
     for run in args.runs:

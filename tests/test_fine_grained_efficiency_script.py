@@ -1,5 +1,6 @@
 """docs/fine_grained_efficiency.py: the oracle's choice, the efficiency and the table (docs/fine-grained.md)."""
 
+import json
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -101,3 +102,19 @@ def test_the_table_gives_each_seed_the_mean_and_both_verdicts(script) -> None:
     assert lines[3].startswith("| defaults | per_block | 0 | 0.3..0.5 (won) | +40.00 |")
     assert lines[4].startswith("| defaults | per_block | 1 | 0.4 (alpha* kept) | +32.00 | 2.10 |")
     assert lines[2].endswith("**0.900** (mean >= 0.9; worst drop 2.10 > 2) |")
+
+
+def test_main_prints_the_table_from_earlier_outputs(script, tmp_path, monkeypatch, capsys) -> None:
+    results = {"run0": _result(0, 40.0, 1.4, True), "run1": _result(1, 20.0, 1.0, False)}
+    for r in results.values():
+        for kind in ("global", "per_block"):
+            r[kind]["efficiency"] = script.efficiency(r[kind]["test"]["patch"], 80.0, 40.0)
+    (tmp_path / "eff.json").write_text(json.dumps(results))
+    monkeypatch.setattr(sys, "argv", ["fine_grained_efficiency.py", str(tmp_path / "eff.json"), "--label", "big"])
+    script.main()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("| held-out | kind | seed | chosen |") and len(lines) == 2 + 2 * 3
+    assert lines[4] == "| big | global | mean | | | | | | | **0.750** (mean < 0.9; worst drop 1.40 <= 2) |"
+    monkeypatch.setattr(sys, "argv", ["fine_grained_efficiency.py", str(tmp_path)])
+    with pytest.raises(SystemExit):
+        script.main()  # a run directory needs --out
