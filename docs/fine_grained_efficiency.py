@@ -144,7 +144,7 @@ def run_efficiency(run: Path, full_lines: bool) -> dict[str, Any]:
     chosen_global = report_numbers(test["tasks"], "patched")
     chosen_block = report_numbers(pb["tasks"], "per_block" if pb["won"] else "global")
     zero = chosen_global["zero_shot"]
-    here = rows([Mix.of(report["selected_alpha"]), Mix.from_json(pb["per_block_mix"])])[1:]
+    here = [rows([Mix.of(report["selected_alpha"])])[-1], rows([Mix.from_json(pb["per_block_mix"])])[-1]]
     printed = [chosen_global, report_numbers(pb["tasks"], "per_block")]
     agree = all(abs(a[k] - b[k]) < 1e-6 for a, b in zip(here, printed, strict=True) for k in ("patch", "drop"))
     return {
