@@ -1,7 +1,8 @@
 """The sweep's two figures, for every logger that takes images.
 
-Drawn large enough to read where a dashboard shrinks them to a card (TensorBoard's Images tab
-without "actual size", W&B's media panel): 8 x 5 inches at 150 dpi with 11-13 pt text.
+Drawn to be read where a dashboard shrinks them to a card about 330 pixels wide (TensorBoard's
+Images tab without "actual size"): large text on a small canvas (6 x 4 inches, 14-15 pt), at
+200 dpi so that "actual size" (1200 x 800 pixels) is sharp.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from paint_lightning.engine.sweep_schedule import partial_text
 from paint_lightning.interpolation.mix import rounded
 
 ROLE_STYLE = {"patch": "-", "support": "--"}
-DPI = 150
-FONT = 11
+DPI = 200
+FONT = 14
+SIZE = (6, 4)
 
 
 def _pyplot() -> Any:
@@ -37,7 +39,7 @@ def curves_figure(record: Mapping[str, Any]) -> Any:
     plt = _pyplot()
     alphas = record["alphas"]
     selected = record["selected_alpha"]
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=DPI)
+    fig, ax = plt.subplots(figsize=SIZE, dpi=DPI)
     for name, task in record["tasks"].items():
         style = ROLE_STYLE.get(task["role"], ":")
         ax.plot(
@@ -49,9 +51,9 @@ def curves_figure(record: Mapping[str, Any]) -> Any:
     ax.tick_params(labelsize=FONT - 1)
     ax.set_xlim(min(alphas) - 0.02, max(alphas) + 0.02)
     ax.grid(alpha=0.3)
-    criterion = textwrap.fill(f"alpha* = {selected:g}: {record['criterion']}", 70)
+    criterion = textwrap.fill(f"alpha* = {selected:g}: {record['criterion']}", 42)
     fig.suptitle(f"{_title(record, 'Held-out accuracy vs alpha')}\n{criterion}", fontsize=FONT + 1)
-    ax.legend(fontsize=FONT - 1, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, frameon=False)
+    ax.legend(fontsize=FONT - 3, loc="best", framealpha=0.8)
     fig.tight_layout()
     return fig
 
@@ -62,7 +64,7 @@ def tradeoff_figure(record: Mapping[str, Any]) -> Any:
     alphas = record["alphas"]
     index = alphas.index(record["selected_alpha"])
     support, patch = record["support_accuracy"], record["patch_accuracy"]
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=DPI)
+    fig, ax = plt.subplots(figsize=SIZE, dpi=DPI)
     ax.plot(support, patch, "-o", color="tab:blue", markersize=5, linewidth=2, label="interpolation (alpha 0 to 1)")
     for (x, y), at in coincident_labels(alphas, support, patch).items():
         ax.annotate(at, (x, y), textcoords="offset points", xytext=(6, -4), fontsize=FONT - 1)
@@ -78,7 +80,7 @@ def tradeoff_figure(record: Mapping[str, Any]) -> Any:
     ax.tick_params(labelsize=FONT - 1)
     ax.grid(alpha=0.3)
     ax.set_title(_title(record, "Patch vs support trade-off"), fontsize=FONT + 1)
-    ax.legend(fontsize=FONT - 1, loc="best")
+    ax.legend(fontsize=FONT - 3, loc="best")
     fig.tight_layout()
     return fig
 
