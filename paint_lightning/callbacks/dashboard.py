@@ -18,7 +18,7 @@ from paint_lightning.callbacks import logger_writers, tensorboard
 from paint_lightning.callbacks.sweep_content import run_params
 from paint_lightning.engine.record import run_report
 
-SWEEP_WRITERS: dict[type, Callable[[Any, Mapping[str, Any]], None]] = {
+SWEEP_WRITERS: dict[type, Callable[[Any, Mapping[str, Any], bool], None]] = {
     TensorBoardLogger: tensorboard.log_sweep,
     MLFlowLogger: logger_writers.mlflow_sweep,
     WandbLogger: logger_writers.wandb_sweep,
@@ -41,10 +41,10 @@ def _writer(table: Mapping[type, Callable], logger: Logger) -> Callable | None:
     return next((write for kind, write in table.items() if isinstance(logger, kind)), None)
 
 
-def log_sweep_record(logger: Logger, record: dict[str, Any]) -> None:
-    """A sweep's figures and table in ``logger``, in the form its kind shows (nothing for CSV)."""
+def log_sweep_record(logger: Logger, record: dict[str, Any], figures: bool = True) -> None:
+    """A sweep's figures (when ``figures``) and table in ``logger``, as its kind shows them (CSV: nothing)."""
     if (write := _writer(SWEEP_WRITERS, logger)) is not None:
-        write(logger, record)
+        write(logger, record, figures)
 
 
 def log_run_end(logger: Logger, record: Mapping, report: Mapping, params: Mapping, step: int) -> None:

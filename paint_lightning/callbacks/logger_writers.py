@@ -74,13 +74,13 @@ def _test_cells(report: Mapping[str, Any]) -> dict[str, float]:
     }
 
 
-def mlflow_sweep(logger: Any, record: Mapping[str, Any]) -> None:
-    """A sweep's figures (PNG) and table (Markdown) as artifacts of the MLflow run."""
+def mlflow_sweep(logger: Any, record: Mapping[str, Any], figures: bool = True) -> None:
+    """A sweep's figures (PNG, when ``figures``) and table (Markdown) as artifacts of the MLflow run."""
     client, run, folder = logger.experiment, logger.run_id, _folder(record)
-    figures = _figures(record)
-    for name, figure in figures.items():
+    drawn = _figures(record) if figures else {}
+    for name, figure in drawn.items():
         client.log_figure(run, figure, f"{folder}/{name}.png")
-    _close(figures)
+    _close(drawn)
     client.log_text(run, sweep_markdown(record), f"{folder}/sweep.md")
 
 
@@ -96,13 +96,13 @@ def mlflow_final(logger: Any, record: Mapping[str, Any], report: Mapping[str, An
     logger.log_hyperparams({f"paint/{key}": value for key, value in clean_params(params).items()})
 
 
-def wandb_sweep(logger: Any, record: Mapping[str, Any]) -> None:
-    """A sweep's figures as images and its table, at the sweep's training step."""
+def wandb_sweep(logger: Any, record: Mapping[str, Any], figures: bool = True) -> None:
+    """A sweep's figures as images (when ``figures``) and its table, at the sweep's training step."""
     step = record["global_step"]
-    figures = _figures(record)
-    for name, figure in figures.items():
+    drawn = _figures(record) if figures else {}
+    for name, figure in drawn.items():
         logger.log_image(f"paint/{name}", [figure], step=step)
-    _close(figures)
+    _close(drawn)
     columns, rows = sweep_table(record)
     logger.log_table("paint/sweep", columns=columns, data=rows, step=step)
 

@@ -60,9 +60,9 @@ def log_sweep(
             pl_module.log(key, float(value), prog_bar=key == "paint/alpha_star")
     elif trainer.logger is not None and trainer.is_global_zero:
         trainer.logger.log_metrics(scalars, step=trainer.global_step)
-    if figures and trainer.is_global_zero:
+    if trainer.is_global_zero:
         for logger in trainer.loggers:
-            log_sweep_record(logger, dict(record))
+            log_sweep_record(logger, dict(record), figures)
 
 
 def announce_sweep(record: Mapping[str, Any]) -> None:

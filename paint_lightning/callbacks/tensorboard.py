@@ -92,12 +92,13 @@ def final_runs(record: Mapping[str, Any], report: Mapping[str, Any], step: int) 
     return runs
 
 
-def log_sweep(logger: Any, record: Mapping[str, Any]) -> None:
-    """A sweep in TensorBoard: its figures and table, and its points in the comparison runs."""
+def log_sweep(logger: Any, record: Mapping[str, Any], figures: bool = True) -> None:
+    """A sweep in TensorBoard: its figures (when ``figures``) and table, its points in the comparison runs."""
     step = record["global_step"]
     writer = logger.experiment
-    writer.add_figure("paint/alpha_curves", curves_figure(record), global_step=step, close=True)
-    if has_tradeoff(record):
+    if figures:
+        writer.add_figure("paint/alpha_curves", curves_figure(record), global_step=step, close=True)
+    if figures and has_tradeoff(record):
         writer.add_figure("paint/tradeoff", tradeoff_figure(record), global_step=step, close=True)
     writer.add_text("paint/sweep", sweep_markdown(record), step)
     writer.flush()
