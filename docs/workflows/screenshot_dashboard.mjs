@@ -16,7 +16,7 @@ const [board, out] = process.argv.slice(2);
 const PAGES = {
   custom_scalars: ["#custom_scalars&_smoothingWeight=0", 1400, 1500],
   scalars: ["#scalars&_smoothingWeight=0", 1400, 1100],
-  hparams: ["#hparams", 1400, 500],
+  hparams: ["#hparams", 2000, 420],
   images: ["#images", 1400, 1000],
   text: ["#text", 1400, 900],
 };

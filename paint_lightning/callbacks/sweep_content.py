@@ -82,30 +82,32 @@ def final_markdown(report: Mapping[str, Any]) -> str:
 
 
 def run_params(module: Any, trainer: Any, sweep: Any) -> dict[str, Any]:
-    """The settings worth a column when runs are compared: model, optimiser, epochs, tasks, criterion.
+    """The settings worth a column when runs are compared; the five that matter most sort first.
 
-    Unset settings (``None``) are left out, so that no column is filled with ``None``.
+    TensorBoard's HParams table shows the first five by name until more are ticked:
+    ``criterion``, ``epochs``, ``lr``, ``model``, ``tasks``; then ``train_batch_size``,
+    ``warmup_steps``, ``weight_decay``. Unset settings (``None``) are left out.
     """
     hparams = dict(getattr(module, "hparams", {}))
     clip = hparams.get("clip") or {}
     pretrained = clip.get("pretrained")
+    if pretrained and ("/" in pretrained or "." in pretrained) and not pretrained.startswith("hf-hub:"):
+        pretrained = Path(pretrained).name  # a local file: its name
+    model = clip.get("name") or ("inline config" if clip.get("config") else None)
     specs = getattr(module, "task_specs", [])
-    datamodule = getattr(trainer, "datamodule", None)
+    roles = {role: ", ".join(s.name for s in specs if s.role == role) for role in ("patch", "support")}
     params: dict[str, Any] = {
-        "model": clip.get("name") or ("inline config" if clip.get("config") else None),
-        "pretrained": Path(pretrained).name if pretrained and ("/" in pretrained or "." in pretrained) else pretrained,
+        "model": ", ".join(str(v) for v in (model, pretrained) if v) or None,
         "lr": hparams.get("lr"),
-        "weight_decay": hparams.get("weight_decay"),
+        "epochs": getattr(trainer, "max_epochs", None),
+        "tasks": "; ".join(f"{role}: {names}" for role, names in roles.items() if names) or None,
+        "train_batch_size": getattr(getattr(trainer, "datamodule", None), "batch_size", None),
         "warmup_steps": hparams.get("warmup_steps"),
-        "scheduler": hparams.get("scheduler"),
-        "max_epochs": getattr(trainer, "max_epochs", None),
-        "batch_size": getattr(datamodule, "batch_size", None),
-        "patch_tasks": ", ".join(s.name for s in specs if s.role == "patch") or None,
-        "support_tasks": ", ".join(s.name for s in specs if s.role == "support") or None,
+        "weight_decay": hparams.get("weight_decay"),
     }
     if sweep is not None:
-        params["criterion"] = sweep.settings.criterion
-        params["max_support_drop"] = sweep.settings.max_support_drop
+        drop = sweep.settings.max_support_drop
+        params["criterion"] = sweep.settings.criterion + (f" (support drop <= {drop:g})" if drop is not None else "")
     return {key: value for key, value in params.items() if value is not None}
 
 

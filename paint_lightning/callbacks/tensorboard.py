@@ -84,9 +84,10 @@ def final_runs(record: Mapping[str, Any], report: Mapping[str, Any], step: int) 
         tag = f"{CURVE}/task_accuracy" if name in tasks else f"{CURVE}/mean_accuracy"
         points = [(round(a * 100), v) for a, v in zip(record["alphas"], values, strict=True) if v is not None]
         runs[f"curve_{name}"] = {tag: points}
-    _, rows = final_table(report)
+    columns, rows = final_table(report)
+    table = [dict(zip(columns, row, strict=True)) for row in rows]
     for role in ("patch", "support"):
-        patched = [row[4] for row in rows if row[1] == role and row[4] is not None]
+        patched = [row["patched"] for row in table if row["role"] == role and row["patched"] is not None]
         if patched:
             runs[f"test_{role}"] = {MEAN: [(step, sum(patched) / len(patched))]}
     return runs

@@ -93,7 +93,7 @@ def test_csv_holds_the_final_sweep_row_per_alpha_and_the_final_table(logged: Pat
         "selected_alpha"
     ]
     hparams = yaml.safe_load(next((logged / "csv").rglob("hparams.yaml")).read_text())
-    assert hparams["criterion"] == "mean" and hparams["support_tasks"] == "other"
+    assert hparams["criterion"] == "mean" and hparams["tasks"] == "patch: patches; support: other"
 
 
 @pytest.mark.skipif(not HAS["mlflow"], reason="mlflow is not installed (pip install 'paint-lightning[mlflow]')")
@@ -109,7 +109,8 @@ def test_mlflow_store_holds_curves_figures_final_table_and_settings(logged: Path
     assert [value for _, value in points] == pytest.approx(report["tasks"]["patches"]["accuracy"])
     assert run.data.metrics["final/alpha_star"] == report["selected_alpha"]
     assert run.data.metrics["paint/alpha_star"] == report["selected_alpha"]
-    assert run.data.params["paint/criterion"] == "mean" and run.data.params["paint/patch_tasks"] == "patches"
+    assert run.data.params["paint/criterion"] == "mean"
+    assert run.data.params["paint/tasks"] == "patch: patches; support: other"
     files = _artifacts(client, run.info.run_id, "paint")
     assert "paint/final_table.md" in files and any(f.endswith("/alpha_curves.png") for f in files)
     assert any(f.endswith("/tradeoff.png") for f in files) and any(f.endswith("/sweep.md") for f in files)

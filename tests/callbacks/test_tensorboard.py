@@ -31,7 +31,8 @@ def test_hparams_row_holds_the_settings_that_matter_and_real_metric_columns(tiny
     start.ParseFromString(board.GetAccumulator(".").PluginTagToContent("hparams")["_hparams_/session_start_info"])
     params = start.session_start_info.hparams
     assert params["lr"].number_value == pytest.approx(0.01) and params["criterion"].string_value == "mean"
-    assert params["patch_tasks"].string_value == "patches" and params["max_epochs"].number_value == 2
+    assert params["tasks"].string_value == "patch: patches; support: other" and params["epochs"].number_value == 2
+    assert sorted(params)[:5] == ["criterion", "epochs", "lr", "model", "tasks"]  # the five TensorBoard shows
     shown = {key: v.string_value or v.number_value for key, v in params.items()}
     assert not [k for k, v in shown.items() if v in ("None", "true", "false")], shown  # no true/None columns
     experiment = plugin_data_pb2.HParamsPluginData()
