@@ -53,7 +53,7 @@ try {
     await send("Emulation.setDeviceMetricsOverride", { width, height, deviceScaleFactor: 1, mobile: false });
     await send("Page.navigate", { url: "about:blank" });
     await send("Page.navigate", { url: `${board}/${hash}` });
-    await sleep(8000);
+    await sleep(Number(process.env.WAIT_MS || 15000));  // a loaded machine draws slowly
     const shot = await send("Page.captureScreenshot", { format: "png" });
     writeFileSync(join(out, `tb_${name}.png`), Buffer.from(shot.result.data, "base64"));
     console.log(`${out}/tb_${name}.png`);

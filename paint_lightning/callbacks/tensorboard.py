@@ -154,9 +154,24 @@ def declare_hparams(writer: Any, params: Mapping[str, Any]) -> None:
     writer.flush()
 
 
+def line_runs(roles: Mapping[str, str]) -> list[str]:
+    """The comparison runs in the order they are made, which is the order TensorBoard colours them in.
+
+    Its palette has 7 colours, given in turn to the runs (the logger's own first): in this order
+    the lines that share a chart get different colours (for up to 7 tasks).
+    """
+    present = [role for role in ("patch", "support") if role in roles.values()]
+    means = [f"{kind}_{role}" for kind in ("heldout", "test") for role in present]
+    curves = [f"curve_{name}" for name in roles] + [f"curve_{role}_mean" for role in present]
+    return ["zero_shot", "fine_tuned", "patched", *means, *curves]
+
+
 def start_run(logger: Any, roles: Mapping[str, str], params: Mapping[str, Any], layout: bool, hparams: bool) -> None:
-    """At the start of a run: the Custom Scalars layout and the HParams row, as asked."""
+    """At the start of a run: the comparison runs (empty, in colour order), the layout and HParams row."""
+    writer = logger.experiment  # the logger's own run first: it takes the first colour
+    for run in line_runs(roles):
+        run_writer(logger.log_dir, run).close()
     if layout:
-        logger.experiment.add_custom_scalars(custom_scalars_layout(roles))
+        writer.add_custom_scalars(custom_scalars_layout(roles))
     if hparams:
         declare_hparams(logger.experiment, params)
