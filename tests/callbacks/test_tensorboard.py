@@ -69,6 +69,8 @@ def test_every_custom_scalars_chart_draws_its_lines_from_separate_runs(tiny_run,
     titles = [chart.title for category in layout.category for chart in category.chart]
     assert any(t.startswith("patches (patch)") for t in titles) and any(t.startswith("other (support)") for t in titles)
     runs = board.Runs()
+    # TensorBoard gives its 7 colours to the runs in turn, in the order they started.
+    colour = {run: i % 7 for i, run in enumerate(sorted(runs, key=board.FirstEventTimestamp))}
     for category in layout.category:
         for chart in category.chart:  # TensorBoard colours lines by run: a chart of several lines needs several runs
             drawn = {
@@ -79,6 +81,7 @@ def test_every_custom_scalars_chart_draws_its_lines_from_separate_runs(tiny_run,
             }
             assert drawn, chart.title
             assert len({run for run, _ in drawn}) == len(drawn), chart.title
+            assert len({colour[run] for run, _ in drawn}) == len(drawn), chart.title  # told apart by colour
             assert len(drawn) >= 2 or chart.title.startswith("alpha*"), chart.title
     report = _report(tiny_run)
     curve = _scalars(board, "lines/curve_other", "final_sweep/task_accuracy")
