@@ -35,7 +35,7 @@ class InterpolationSweep(ReplacesValidation):
     ``every_n_epochs``-th training epoch every held-out set of the DataModule (patch and support
     tasks) is classified at every alpha in one pass (weights interpolated in place, restored bit
     for bit, RNG untouched, so training continues exactly as without the sweep); alpha* is chosen
-    by ``criterion``; curves go to TensorBoard and ``paint_report.json``. The sweep's alpha = 1
+    by ``criterion``; curves go to the loggers (TensorBoard by default) and ``paint_report.json``. The sweep's alpha = 1
     counts are the validation metrics (``val/<task>/acc``), so during ``fit`` the DataModule gives
     Lightning's validation loop, which would repeat that pass, no batches
     (:mod:`~paint_lightning.callbacks.validation`); the Trainer's settings are left as given. At the end of
@@ -78,7 +78,7 @@ class InterpolationSweep(ReplacesValidation):
         export: Write ``patched.safetensors`` (+ metadata) at the end of training.
         final_test: Evaluate zero-shot / fine-tuned / patched models on the test splits at the
             end of training.
-        log_figures: Log alpha-curve and trade-off figures to TensorBoard.
+        log_figures: Log the alpha-curve and trade-off figures to every logger that takes images.
         per_block: Search per-block coefficients after the last sweep, e.g. ``{search: lines,
             budget: 40}`` (:class:`~paint_lightning.engine.per_block.block_search.BlockSearch`); off by default.
     """

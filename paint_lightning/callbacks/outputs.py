@@ -1,4 +1,4 @@
-"""What a sweep leaves behind: logged scalars, TensorBoard figures and the exported model.
+"""What a sweep leaves behind: logged scalars, every logger's figures and tables, the exported model.
 
 The report's content is :func:`paint_lightning.engine.record.run_report`, its file
 :mod:`paint_lightning.io.report_file`; the model is written by
@@ -15,8 +15,8 @@ from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch import Tensor
 
+from paint_lightning.callbacks.dashboard import log_sweep_record
 from paint_lightning.callbacks.runtime import SweepRuntime
-from paint_lightning.callbacks.tensorboard import log_to_tensorboard
 from paint_lightning.engine.counts import TaskCounts
 from paint_lightning.engine.paired_record import required_size_line
 from paint_lightning.engine.record import at_alpha, summary_line
@@ -60,9 +60,9 @@ def log_sweep(
             pl_module.log(key, float(value), prog_bar=key == "paint/alpha_star")
     elif trainer.logger is not None and trainer.is_global_zero:
         trainer.logger.log_metrics(scalars, step=trainer.global_step)
-    if figures and trainer.is_global_zero:
+    if trainer.is_global_zero:
         for logger in trainer.loggers:
-            log_to_tensorboard(logger, dict(record))
+            log_sweep_record(logger, dict(record), figures)
 
 
 def announce_sweep(record: Mapping[str, Any]) -> None:

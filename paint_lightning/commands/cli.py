@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -21,11 +22,12 @@ import torch
 from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities import rank_zero_info
 
 from paint_lightning.callbacks import InterpolationSweep, PreemptionCheckpoint
+from paint_lightning.callbacks.dashboard import LoggerDashboard
 from paint_lightning.callbacks.progress import PaintProgressBar
-from paint_lightning.callbacks.tensorboard import TensorBoardDashboard
 from paint_lightning.commands.console import quiet_console
 from paint_lightning.commands.failures import UserError, config_phase, guarded, wants_traceback
 from paint_lightning.commands.paths import check_output_dir
@@ -63,7 +65,7 @@ class PaintCLI(LightningCLI):
         """Adds ``sweep``, ``preemption``, ``dashboard`` and the project's trainer defaults."""
         parser.add_lightning_class_args(InterpolationSweep, "sweep")
         parser.add_lightning_class_args(PreemptionCheckpoint, "preemption")
-        parser.add_lightning_class_args(TensorBoardDashboard, "dashboard")
+        parser.add_lightning_class_args(LoggerDashboard, "dashboard")
         parser.set_defaults({"trainer.gradient_clip_val": 1.0})
         # Gives the model its task specs; also makes the DataModule (cheap, validates the tasks)
         # be built before the model (which may download weights).
@@ -102,6 +104,8 @@ class PaintCLI(LightningCLI):
             isinstance(c, ProgressBar) for c in [*given, *callbacks]
         ):
             config["callbacks"] = [PaintProgressBar(), *given]
+        if config.get("logger") in (None, True):  # Lightning's default logger, without `hp_metric = -1`
+            config["logger"] = default_logger(config.get("default_root_dir"))
         return super()._instantiate_trainer(config, callbacks)
 
     def before_fit(self) -> None:
@@ -147,6 +151,20 @@ def describe_run(model: Any, datamodule: Any, trainer: Trainer) -> str:
         f"Tasks: {tasks}\n"
         f"Training: {trainer.max_epochs} epochs on {trainer.world_size} x {device} ({trainer.precision}){swept}"
     )
+
+
+def default_logger(root: str | None) -> Logger:
+    """Lightning's default logger (TensorBoard in ``root/lightning_logs``) without its ``hp_metric`` chart.
+
+    The dashboard (:class:`~paint_lightning.callbacks.dashboard.LoggerDashboard`) declares the
+    HParams row with the run's own metrics; Lightning's placeholder ``hp_metric = -1`` would only
+    add a one-point chart. A logger given with ``--trainer.logger`` is used as given.
+    """
+    from lightning.fabric.plugins.environments import SLURMEnvironment
+    from lightning.pytorch.loggers import TensorBoardLogger
+
+    save_dir = os.path.normpath(os.path.expanduser(root)) if root is not None else os.getcwd()
+    return TensorBoardLogger(save_dir=save_dir, version=SLURMEnvironment.job_id(), default_hp_metric=False)
 
 
 def default_precision(accelerator: object) -> str:

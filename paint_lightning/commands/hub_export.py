@@ -99,7 +99,7 @@ def _umask() -> int:
 
 def _write_figure(report: Mapping[str, Any], path: Path) -> bool:
     """The held-out accuracy-vs-alpha figure of the run's final sweep, as a PNG."""
-    from paint_lightning.callbacks.tensorboard import curves_figure
+    from paint_lightning.callbacks.sweep_figures import curves_figure
 
     fig = curves_figure(report)
     try:

@@ -15,14 +15,7 @@ from typing import Any
 
 from torch import Tensor
 
-from paint_lightning.callbacks.tensorboard import (
-    custom_scalars_layout,
-    final_metrics,
-    log_final_curves,
-    log_hparams,
-    log_to_tensorboard,
-    sweep_scalars,
-)
+from paint_lightning.callbacks import tensorboard
 from paint_lightning.engine.mixed_state import state_at_mix
 from paint_lightning.interpolation.mix import Mix
 from paint_lightning.models.module import PaintModule
@@ -41,19 +34,16 @@ def next_directory(root: str | Path, prefix: str) -> Path:
 
 
 def write_tensorboard(directory: Path, record: Mapping[str, Any], content: Mapping[str, Any], params: dict) -> None:
-    """The sweep's figures and table, the custom-scalars page, final curves and HParams."""
+    """The sweep's figures and tables, the Custom Scalars page, the final curves and the HParams row."""
     from lightning.pytorch.loggers import TensorBoardLogger
 
     logger = TensorBoardLogger(save_dir=str(directory), name="", version="", default_hp_metric=False)
     roles = {name: task["role"] for name, task in record["tasks"].items()}
-    writer = logger.experiment
-    writer.add_custom_scalars(custom_scalars_layout(roles))
-    log_to_tensorboard(logger, dict(record))
-    for tag, value in sweep_scalars(record).items():  # the time-series charts get one point (step 0)
-        writer.add_scalar(tag, value, 0)
-    log_final_curves(writer, record)
-    log_hparams(writer, params, final_metrics(content))
-    writer.close()
+    tensorboard.start_run(logger, roles, params, layout=True, hparams=True)
+    logger.experiment.add_scalar("paint/alpha_star", float(record["selected_alpha"]), 0)  # the HParams alpha*
+    tensorboard.log_sweep(logger, record)
+    tensorboard.log_final(logger, record, content, 0)
+    logger.experiment.close()
 
 
 def export_model(

@@ -30,7 +30,8 @@ def test_sweep_on_two_checkpoints_reproduces_the_report_of_the_run_that_made_the
     assert (out / "patched.safetensors").read_bytes() == (tiny_run / "patched.safetensors").read_bytes()
     events = EventAccumulator(str(out), size_guidance={"images": 0, "scalars": 0}).Reload()
     assert {"paint/alpha_curves", "paint/tradeoff"} <= set(events.Tags()["images"])
-    curve = events.Scalars("final_sweep/task/patches")
+    lines = EventAccumulator(str(out / "lines" / "curve_patches"), size_guidance={"scalars": 0}).Reload()
+    curve = lines.Scalars("final_sweep/task_accuracy")
     assert [e.step for e in curve] == [0, 25, 50, 75, 100]
     assert [e.value for e in curve] == pytest.approx(run["tasks"]["patches"]["accuracy"])
 
