@@ -17,8 +17,8 @@ from open_clip.transform import PreprocessCfg, image_transform_v2
 from torch import nn
 
 from paint_lightning.io.clip_weights import CheckpointError, load_clip_state_dict, stored_model_cfg
-from paint_lightning.io.shipped import shipped_file
 from paint_lightning.io.config_model import model_from_config
+from paint_lightning.io.shipped import shipped_file
 from paint_lightning.models.hub import Located, is_located, locate
 from paint_lightning.models.named import build_named, describe_origin
 from paint_lightning.models.text_tokenizer import build_tokenizer
