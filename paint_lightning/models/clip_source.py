@@ -22,7 +22,7 @@ from paint_lightning.io.shipped import shipped_file
 from paint_lightning.models.hub import Located, is_located, locate
 from paint_lightning.models.named import build_named, describe_origin
 from paint_lightning.models.text_tokenizer import build_tokenizer
-from paint_lightning.models.zoo import check_tag, resolve_quick_gelu, zoo_config
+from paint_lightning.models.zoo import check_tag, resolve_quick_gelu, tag_quick_gelu, zoo_config
 
 log = logging.getLogger(__name__)
 
@@ -124,12 +124,13 @@ def build_clip(source: CLIPSource | dict[str, Any], field_name: str = "model.cli
     train_tf = eval_tf = None
     if source.name is not None:
         tag = source.pretrained if checkpoint is None else None
-        tag_cfg = check_tag(source.name, tag, field_name) if tag is not None else None
+        if tag is not None:
+            check_tag(source.name, tag, field_name)
         quick = resolve_quick_gelu(
             field_name,
             source.quick_gelu,
             bool(model_cfg.get("quick_gelu", False)),
-            tag=(tag, bool(tag_cfg.get("quick_gelu", False))) if tag is not None and tag_cfg is not None else None,
+            tag=(tag, tag_quick_gelu(source.name, tag)) if tag is not None else None,
             stored=stored_quick,
             ambiguous_name=source.name if checkpoint is not None and stored is None else None,
         )

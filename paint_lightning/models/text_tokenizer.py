@@ -16,6 +16,7 @@ from typing import Any
 
 import open_clip
 import torch
+from open_clip.tokenizer import HFTokenizer
 
 Tokenizer = Callable[[list[str]], torch.Tensor]
 
@@ -43,7 +44,7 @@ def build_tokenizer(
         context = text_cfg.get("context_length", 77)
         kwargs = dict(text_cfg.get("tokenizer_kwargs", {}) or {})
         if hf_name:
-            return open_clip.HFTokenizer(
+            return HFTokenizer(
                 hf_name,
                 context_length=context,
                 cache_dir=cache_dir,

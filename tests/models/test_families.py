@@ -18,6 +18,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 import yaml
+from open_clip.tokenizer import HFTokenizer
 from PIL import Image
 from safetensors.torch import save_file
 
@@ -31,6 +32,16 @@ from tests.models.families import FAMILIES, family_config, uses_hf_tokenizer, wr
 from tests.run_fixtures import TINY_YAML
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _hub_offline() -> Any:
+    """Hugging Face offline for the module (the tokenizer comes from the test's cache, never the hub)."""
+    from huggingface_hub import constants
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(constants, "HF_HUB_OFFLINE", True)
+        yield
 
 
 def _hf_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -51,10 +62,13 @@ def family_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     weights = root / "zero_shot.safetensors"
     save_file({k: v.contiguous() for k, v in zero_shot.state_dict().items()}, str(weights))
     config = yaml.safe_load(Path(TINY_YAML).read_text())
-    config["model"]["clip"] = {"config": family_config(family), "pretrained": str(weights), "cache_dir": cache}
+    clip = {"config": family_config(family), "pretrained": str(weights), "cache_dir": str(cache) if cache else None}
+    config["model"]["clip"] = clip
     config["trainer"]["max_epochs"] = 1
-    config["data"]["patch"][0]["source"]["init_args"].update(num_train=32, num_test=16)
-    config["data"]["support"][0]["source"]["init_args"].update(num_train=16, num_test=12)
+    config["data"]["patch"][0]["source"]["init_args"].update(num_train=24, num_test=8)
+    config["data"]["support"][0]["source"]["init_args"].update(num_train=12, num_test=6)
+    config["data"]["batch_size"] = 8
+    config["sweep"]["alphas"] = [0.0, 0.5, 1.0]
     (root / "fit.yaml").write_text(yaml.safe_dump(config))
     flags = ["--config", str(root / "fit.yaml")]
     main(["fit", *flags, f"--trainer.default_root_dir={root}"])
@@ -104,7 +118,7 @@ def test_export_at_a_per_block_mix_reloads_in_plain_open_clip_with_identical_log
     images = _images()
     with torch.no_grad():
         ours = module(images, "patches")
-        features = F.normalize(model.encode_image(images), dim=-1)
+        features = model.encode_image(images, normalize=True)
         bias = getattr(model, "logit_bias", None)
         theirs = features @ module.heads["patches"].t() + (bias if bias is not None else 0.0)
     torch.testing.assert_close(theirs, ours, rtol=0, atol=0)
@@ -123,15 +137,17 @@ def test_zero_shot_logits_are_the_models_own_with_scale_and_bias(family_run):
     start = module.patch_towers()[1]
     module.clip.visual.load_state_dict(start.state_dict())
     images = _images()
+    clip = module.clip
     with torch.no_grad():
-        image, text, scale, *bias = module.clip(images, module.tokenizer([f"a photo of class {i}." for i in range(4)]))
-        if isinstance(image, dict):  # CoCa returns a dict
-            image, text, scale, bias = image["image_features"], image["text_features"], image["logit_scale"], []
-        expected = scale * image @ text.t() + (bias[0] if bias else 0.0)
+        image = clip.encode_image(images, normalize=True)
+        text = clip.encode_text(module.tokenizer([f"a photo of class {i}." for i in range(4)]), normalize=True)
+        scale, bias = clip.logit_scale.exp(), getattr(clip, "logit_bias", None)
+        expected = scale * image @ text.t() + (bias if bias is not None else 0.0)
         torch.testing.assert_close(module(images, "patches"), expected, rtol=1e-5, atol=1e-5)
         labels = torch.tensor([0, 1, 2])
         loss = F.cross_entropy(module(images, "patches"), labels)
-        torch.testing.assert_close(loss, F.cross_entropy(scale * image @ text.t(), labels))  # bias cancels
+        torch.testing.assert_close(loss, F.cross_entropy(scale * image @ text.t(), labels))  # the bias cancels
+    assert (bias is not None) == ("init_logit_bias" in FAMILIES[family_run["family"]]["config"])
 
 
 def test_sweep_of_the_two_ends_reproduces_the_run(family_run, tmp_path):
@@ -162,5 +178,5 @@ def test_predict_with_the_familys_tokenizer(family_run, tmp_path):
         sum(t["probability"] for t in row["top"]) == pytest.approx(1, abs=1e-5) for row in rows
     )
     tokenizer = load_run(_run_dir(family_run)).module.tokenizer
-    kind = open_clip.HFTokenizer if uses_hf_tokenizer(family_run["family"]) else open_clip.SimpleTokenizer
+    kind = HFTokenizer if uses_hf_tokenizer(family_run["family"]) else open_clip.SimpleTokenizer
     assert isinstance(tokenizer, kind)
