@@ -122,6 +122,11 @@ def test_export_at_a_per_block_mix_reloads_in_plain_open_clip_with_identical_log
         bias = getattr(model, "logit_bias", None)
         theirs = features @ module.heads["patches"].t() + (bias if bias is not None else 0.0)
     torch.testing.assert_close(theirs, ours, rtol=0, atol=0)
+    texts = ["a photo of class 1.", "A Photo, of class 3"]
+    tokens = open_clip.get_tokenizer(f"local-dir:{out}")(texts)  # SigLIP: the tokenizer files beside the weights
+    assert torch.equal(tokens, module.tokenizer(texts))
+    with torch.no_grad():
+        assert torch.equal(model.encode_text(tokens), module.clip.encode_text(tokens))
 
 
 def _load(run: dict[str, Any]) -> dict[str, torch.Tensor]:
@@ -150,6 +155,9 @@ def test_zero_shot_logits_are_the_models_own_with_scale_and_bias(family_run):
     assert (bias is not None) == ("init_logit_bias" in FAMILIES[family_run["family"]]["config"])
 
 
+# `paint sweep` for one family of each model class (CLIP, CustomTextCLIP with a logit bias, CoCa); every family's
+# fit ends with the same sweep (the run's report and patched.safetensors this test compares with).
+@pytest.mark.parametrize("family_run", ["resnet", "siglip", "coca"], indirect=True)
 def test_sweep_of_the_two_ends_reproduces_the_run(family_run, tmp_path):
     run_dir = _run_dir(family_run)
     main(["export", "--run", str(run_dir), "--alpha", "1", "--out", str(tmp_path / "ft")])
