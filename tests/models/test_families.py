@@ -125,8 +125,8 @@ def test_export_at_a_per_block_mix_reloads_in_plain_open_clip_with_identical_log
     texts = ["a photo of class 1.", "A Photo, of class 3"]
     tokens = open_clip.get_tokenizer(f"local-dir:{out}")(texts)  # SigLIP: the tokenizer files beside the weights
     assert torch.equal(tokens, module.tokenizer(texts))
-    with torch.no_grad():
-        assert torch.equal(model.encode_text(tokens), module.clip.encode_text(tokens))
+    with torch.no_grad():  # the same text weights; equal to float rounding (attention kernels may differ)
+        torch.testing.assert_close(model.encode_text(tokens), module.clip.encode_text(tokens), rtol=1e-5, atol=1e-5)
 
 
 def _load(run: dict[str, Any]) -> dict[str, torch.Tensor]:
