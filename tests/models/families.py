@@ -78,6 +78,7 @@ _SIGLIP2["text_cfg"]["act_kwargs"] = {"approximate": "tanh"}
 
 FAMILIES: dict[str, dict[str, Any]] = {
     "vit": {
+        "pooling": "ln_post.",  # tensors of the pooling / final norm: the head group
         "stands_for": "ViT-B-32 (same for ViT-B-16, ViT-L-14, ViT-H-14, ...-quickgelu)",
         "config": {
             "embed_dim": 32,
@@ -87,6 +88,7 @@ FAMILIES: dict[str, dict[str, Any]] = {
         "groups": ["embed", "block.0", "block.1", "head"],
     },
     "resnet": {
+        "pooling": "attnpool.",  # tensors of the pooling / final norm: the head group
         "stands_for": "RN50 (same for RN101, RN50x4, ...)",
         "config": {
             "embed_dim": 32,
@@ -96,6 +98,7 @@ FAMILIES: dict[str, dict[str, Any]] = {
         "groups": ["embed", "stage.1", "stage.2", "stage.3", "stage.4", "head"],
     },
     "convnext": {
+        "pooling": "trunk.head.",  # tensors of the pooling / final norm: the head group
         "stands_for": "convnext_base_w (same for convnext_base, convnext_large_d, ...)",
         "config": {
             "embed_dim": 32,
@@ -113,6 +116,7 @@ FAMILIES: dict[str, dict[str, Any]] = {
         "groups": ["embed", "stage.0", "stage.1", "stage.2", "stage.3", "head"],
     },
     "eva": {
+        "pooling": "trunk.norm.",  # tensors of the pooling / final norm: the head group
         "stands_for": "EVA02-B-16 (same for EVA02-L-14, EVA02-E-14, ...)",
         "config": {
             "embed_dim": 32,
@@ -129,6 +133,7 @@ FAMILIES: dict[str, dict[str, Any]] = {
         "groups": ["embed", "block.0", "block.1", "head"],
     },
     "coca": {
+        "pooling": "attn_pool.",  # tensors of the pooling / final norm: the head group
         "stands_for": "coca_ViT-B-32 (same for coca_ViT-L-14)",
         "config": {
             "embed_dim": 32,
@@ -156,11 +161,13 @@ FAMILIES: dict[str, dict[str, Any]] = {
         "groups": ["embed", "block.0", "block.1", "head"],
     },
     "siglip": {
+        "pooling": "trunk.attn_pool.",  # tensors of the pooling / final norm: the head group
         "stands_for": "ViT-B-16-SigLIP (same for the other ViT-*-SigLIP configs)",
         "config": _SIGLIP,
         "groups": ["embed", "block.0", "block.1", "head"],
     },
     "siglip2": {
+        "pooling": "trunk.attn_pool.",  # tensors of the pooling / final norm: the head group
         "stands_for": "ViT-B-16-SigLIP2 (same for the other ViT-*-SigLIP2 configs)",
         "config": _SIGLIP2,
         "groups": ["embed", "block.0", "block.1", "head"],

@@ -88,6 +88,8 @@ def test_groups_are_found_for_every_tower_type(family_run):
     live, _ = module.patch_towers()
     groups = group_order(parameter_group(name) for name in tower_tensors(live))
     assert groups == FAMILIES[family_run["family"]]["groups"]
+    pooling = [name for name in tower_tensors(live) if name.startswith(FAMILIES[family_run["family"]]["pooling"])]
+    assert pooling and {parameter_group(name) for name in pooling} == {"head"}
 
 
 def test_export_at_a_per_block_mix_reloads_in_plain_open_clip_with_identical_logits(family_run, tmp_path):
