@@ -156,7 +156,8 @@ def _expected_item(index: int) -> dict[str, Any]:
 # -- the paper configs mean what their files say ------------------------------------------------------------
 
 
-PAPER = sorted((REPO / "configs/paper").glob("vit_*/*.yaml")) + sorted((REPO / "configs/paper/transfer").glob("*.yaml"))
+PAPER = sorted((REPO / "configs/paper").glob("*vit_*/*.yaml"))
+PAPER += sorted((REPO / "configs/paper/transfer").glob("*.yaml"))
 
 
 def _assert_holds(printed: dict[str, Any], written: dict[str, Any], where: str) -> None:

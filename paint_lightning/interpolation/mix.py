@@ -25,15 +25,19 @@ DEFAULT_GROUP = "*"
 DECIMALS = 6
 """Decimal places coefficients are kept to, so that ``0.1 + 0.2`` and ``0.3`` are one alpha."""
 
+# Stages before blocks: a timm ConvNeXt's ``stages.2.blocks.0.`` is stage 2, not block 0.
 _BLOCKS = (
     (re.compile(r"(?:^|\.)resblocks\.(\d+)\."), "block"),  # open_clip transformers
-    (re.compile(r"(?:^|\.)blocks\.(\d+)\."), "block"),  # timm ViTs
-    (re.compile(r"(?:^|\.)layer(\d+)\."), "stage"),  # open_clip ModifiedResNet
     (re.compile(r"(?:^|\.)stages\.(\d+)\."), "stage"),  # timm ConvNeXt and friends
+    (re.compile(r"(?:^|\.)layers\.(\d+)\."), "stage"),  # timm Swin
+    (re.compile(r"(?:^|\.)layer(\d+)\."), "stage"),  # open_clip ModifiedResNet
+    (re.compile(r"(?:^|\.)blocks\.(\d+)\."), "block"),  # timm ViTs and EVA
 )
+# After the blocks: final norms, projections and pooling (open_clip's attention pooling of ResNet
+# and CoCa, timm's MAP pooling of SigLIP).
 _HEAD = re.compile(
-    r"^(proj|ln_post\..*|attn_pool\..*|attnpool\..*|head\..*|trunk\.(norm|fc_norm|head)\..*|"
-    r"text_pool\..*|image_proj.*)$"
+    r"^(proj|ln_post\..*|attn_pool(_contrastive)?\..*|attnpool\..*|head\..*|"
+    r"trunk\.(norm|fc_norm|head|attn_pool)\..*|text_pool\..*|image_proj.*)$"
 )
 
 

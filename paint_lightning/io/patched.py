@@ -111,7 +111,7 @@ def load_patched_model(path: str | os.PathLike[str]) -> tuple[torch.nn.Module, d
         path: The ``patched.safetensors`` file or its directory (as written by :func:`export_patched`).
 
     Returns:
-        The model (``open_clip.CLIP`` or ``CustomTextCLIP``, as the config says) and the metadata.
+        The model (``open_clip.CLIP``, ``CustomTextCLIP`` or ``CoCa``, as the config says) and the metadata.
 
     Raises:
         FileNotFoundError: When the weights or metadata are missing.
@@ -121,12 +121,10 @@ def load_patched_model(path: str | os.PathLike[str]) -> tuple[torch.nn.Module, d
         >>> model, meta = load_patched_model("out")  # doctest: +SKIP
         >>> model.encode_image(images)  # doctest: +SKIP
     """
-    import open_clip
+    from paint_lightning.io.config_model import model_from_config
 
     state, meta = load_patched(path)
-    cfg = dict(meta["model_cfg"])
-    model_class = open_clip.CustomTextCLIP if cfg.pop("custom_text", False) else open_clip.CLIP
-    model = model_class(**cfg)
+    model = model_from_config(meta["model_cfg"], "patched.json model_cfg")
     model.load_state_dict(state, strict=True)
     return model.eval(), meta
 

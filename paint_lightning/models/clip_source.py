@@ -17,10 +17,12 @@ from open_clip.transform import PreprocessCfg, image_transform_v2
 from torch import nn
 
 from paint_lightning.io.clip_weights import CheckpointError, load_clip_state_dict, stored_model_cfg
+from paint_lightning.io.config_model import model_from_config
 from paint_lightning.io.shipped import shipped_file
 from paint_lightning.models.hub import Located, is_located, locate
 from paint_lightning.models.named import build_named, describe_origin
-from paint_lightning.models.zoo import check_tag, resolve_quick_gelu, zoo_config
+from paint_lightning.models.text_tokenizer import build_tokenizer
+from paint_lightning.models.zoo import check_tag, resolve_quick_gelu, tag_quick_gelu, zoo_config
 
 log = logging.getLogger(__name__)
 
@@ -122,18 +124,19 @@ def build_clip(source: CLIPSource | dict[str, Any], field_name: str = "model.cli
     train_tf = eval_tf = None
     if source.name is not None:
         tag = source.pretrained if checkpoint is None else None
-        tag_cfg = check_tag(source.name, tag, field_name) if tag is not None else None
+        if tag is not None:
+            check_tag(source.name, tag, field_name)
         quick = resolve_quick_gelu(
             field_name,
             source.quick_gelu,
             bool(model_cfg.get("quick_gelu", False)),
-            tag=(tag, bool(tag_cfg.get("quick_gelu", False))) if tag is not None and tag_cfg is not None else None,
+            tag=(tag, tag_quick_gelu(source.name, tag)) if tag is not None else None,
             stored=stored_quick,
             ambiguous_name=source.name if checkpoint is not None and stored is None else None,
         )
         _record_quick_gelu(model_cfg, quick)
         model, train_tf, eval_tf = build_named(source, tag, quick, located, field_name)
-        tokenizer = open_clip.get_tokenizer(source.name, cache_dir=source.cache_dir)
+        tokenizer = build_tokenizer(source.name, model_cfg, source.cache_dir, field_name)
     else:
         model_cfg = copy.deepcopy(source.config) if source.config is not None else stored
         if model_cfg is None:
@@ -149,9 +152,8 @@ def build_clip(source: CLIPSource | dict[str, Any], field_name: str = "model.cli
             stored=stored_quick if source.config is None else None,
         )
         _record_quick_gelu(model_cfg, quick)
-        model = _model_from_config(model_cfg, field_name)
-        context = model_cfg.get("text_cfg", {}).get("context_length", 77)
-        tokenizer = open_clip.SimpleTokenizer(context_length=context)
+        model = model_from_config(model_cfg, field_name)
+        tokenizer = build_tokenizer(None, model_cfg, source.cache_dir, field_name)
     if state is not None:
         _load_weights(model, state, str(checkpoint), field_name)
     preprocess_cfg = _preprocess_cfg(model, source)
@@ -249,16 +251,6 @@ def _resolve_checkpoint(source: CLIPSource, field_name: str) -> Path | None:
         )
         raise ValueError(f"{field_name}.pretrained={pretrained!r}: checkpoint file not found.{built_by}")
     return path
-
-
-def _model_from_config(model_cfg: dict[str, Any], field_name: str) -> nn.Module:
-    cfg = copy.deepcopy(model_cfg)
-    custom_text = cfg.pop("custom_text", False)
-    model_class = open_clip.CustomTextCLIP if custom_text else open_clip.CLIP
-    try:
-        return model_class(**cfg)
-    except TypeError as err:
-        raise ValueError(f"{field_name}.config is not a valid open_clip model config: {err}") from err
 
 
 def _read_weights(checkpoint: Path, field_name: str) -> dict[str, torch.Tensor]:

@@ -190,12 +190,23 @@ class PaintModule(EvalTally, LightningModule):
         return [spec.name for spec in self.task_specs].index(name)
 
     def image_features(self, images: Tensor) -> Tensor:
-        """L2-normalised image embeddings from the (live) image tower."""
-        return F.normalize(self.clip.visual(images), dim=-1)
+        """L2-normalised image embeddings from the (live) image tower (CoCa's pooled one, not its tokens)."""
+        features = self.clip.visual(images)
+        return F.normalize(features[0] if isinstance(features, tuple) else features, dim=-1)
 
     def logits(self, features: Tensor, task: str) -> Tensor:
-        """Zero-shot logits of normalised ``features`` for ``task``."""
-        return features @ self.heads[task].to(features.dtype).t()
+        """Zero-shot logits of normalised ``features`` for ``task``.
+
+        ``features @ head.T`` (the head carries the logit scale), plus the model's logit bias for
+        sigmoid models (SigLIP) unless ``head_logit_scale`` replaces the scale: the model's own
+        image-text logits. A bias shared by every class changes neither the argmax nor the
+        cross-entropy, so accuracy and fine-tuning are the same with or without it.
+        """
+        logits = features @ self.heads[task].to(features.dtype).t()
+        bias = getattr(self.clip, "logit_bias", None)
+        if bias is not None and self.hparams.head_logit_scale is None:
+            logits = logits + bias.to(logits.dtype)
+        return logits
 
     def forward(self, images: Tensor, task: str) -> Tensor:
         """Logits of ``images`` for ``task``."""

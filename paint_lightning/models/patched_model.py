@@ -8,6 +8,8 @@ function adds what the model knows about itself (its open_clip source) to the ca
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -33,4 +35,26 @@ def write_patched_model(
         The path of the weights file.
     """
     meta = {"model": dict(getattr(model, "hparams", {}).get("clip", {})), **metadata}
-    return export_patched(exported.state_dict, directory, meta, exported.model_cfg, exported.preprocess_cfg)
+    weights = export_patched(exported.state_dict, directory, meta, exported.model_cfg, exported.preprocess_cfg)
+    save_hf_tokenizer(getattr(model, "tokenizer", None), weights.parent)
+    return weights
+
+
+def save_hf_tokenizer(tokenizer: Any, directory: Path) -> None:
+    """Writes a Hugging Face tokenizer's files beside an export (nothing for CLIP's own tokenizer).
+
+    ``open_clip.get_tokenizer("local-dir:<dir>")`` reads a config's Hugging Face tokenizer
+    (``text_cfg.hf_tokenizer_name``: SigLIP...) from the folder itself. Files are written into a
+    temporary folder and renamed into place one by one.
+    """
+    save = getattr(tokenizer, "save_pretrained", None)
+    if save is None:
+        return
+    staging = Path(tempfile.mkdtemp(prefix=".tokenizer-", dir=directory))
+    try:
+        save(str(staging))
+        for file in staging.iterdir():
+            if file.is_file():
+                os.replace(file, directory / file.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

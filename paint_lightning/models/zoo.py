@@ -53,11 +53,24 @@ def check_tag(name: str, tag: str, field_name: str) -> dict[str, Any]:
     return dict(get_pretrained_cfg(name, tag))
 
 
+def tag_quick_gelu(name: str, tag: str) -> bool:
+    """Whether ``name``'s weights from pretrained tag ``tag`` were trained with QuickGELU.
+
+    open_clip's pretrained table says so with ``quick_gelu: true`` (OpenAI, MetaCLIP, DFN, YFCC15M,
+    CC12M, LAION-400M ViT-B-32, ...); a tag that does not say it takes the model config's value
+    (``-quickgelu`` names; ``roberta-ViT-B-32``, whose config has QuickGELU and whose tag is silent).
+    """
+    value = get_pretrained_cfg(name, tag).get("quick_gelu")
+    if value is None:
+        value = (open_clip.get_model_config(name) or {}).get("quick_gelu", False)
+    return bool(value)
+
+
 def quick_gelu_tags(name: str) -> tuple[list[str], list[str]]:
     """The pretrained tags of ``name`` trained with QuickGELU, and those trained with GELU."""
     quick, plain = [], []
     for tag in open_clip.list_pretrained_tags_by_model(name):
-        (quick if get_pretrained_cfg(name, tag).get("quick_gelu", False) else plain).append(tag)
+        (quick if tag_quick_gelu(name, tag) else plain).append(tag)
     return quick, plain
 
 

@@ -73,3 +73,37 @@ def test_zoo_weights_load_exactly_through_the_download_path(fake_zoo_download) -
     saved = torch.load(path, weights_only=True)
     assert torch.equal(built.model.state_dict()["visual.conv1.weight"], saved["visual.conv1.weight"].float())
     assert built.preprocess_cfg["interpolation"] == "bicubic"  # the tag's preprocessing, not the default
+
+
+# Tags open_clip's pretrained table marks `quick_gelu: true` (every model they appear with), as of open_clip 3.x.
+QUICK_GELU_TAGS = {"openai", "yfcc15m", "cc12m", "metaclip_400m", "metaclip_fullcc", "dfn2b", "dfn5b"}
+
+
+def test_every_tag_of_the_pretrained_table_gets_the_activation_it_was_trained_with() -> None:
+    from open_clip.pretrained import get_pretrained_cfg
+
+    from paint_lightning.models.zoo import tag_quick_gelu
+
+    decided = {}
+    for name, tag in open_clip.list_pretrained():
+        said = get_pretrained_cfg(name, tag).get("quick_gelu")
+        expected = said if said is not None else open_clip.get_model_config(name).get("quick_gelu", False)
+        decided[(name, tag)] = tag_quick_gelu(name, tag)
+        assert decided[(name, tag)] == bool(expected), (name, tag)
+    for name, tag in decided:
+        if tag in QUICK_GELU_TAGS or name.endswith("-quickgelu"):
+            assert decided[(name, tag)], (name, tag)
+    # MetaCLIP, DFN and OpenAI's weights of the plain names need QuickGELU; LAION-2B, DataComp and SigLIP do not.
+    for name, tag in [("ViT-B-16", "metaclip_400m"), ("ViT-H-14", "dfn5b"), ("ViT-B-16", "dfn2b"), ("RN50", "openai")]:
+        assert decided[(name, tag)], (name, tag)
+    for name, tag in [("ViT-B-32", "laion2b_s34b_b79k"), ("ViT-B-16", "datacomp_xl_s13b_b90k")]:
+        assert not decided[(name, tag)], (name, tag)
+    assert not decided[("ViT-B-16-SigLIP", "webli")]
+    # A tag that is silent takes the config's activation: roberta-ViT-B-32's config has QuickGELU.
+    assert decided[("roberta-ViT-B-32", "laion2b_s12b_b32k")]
+
+
+def test_metaclip_tag_builds_quick_gelu(fake_zoo_download) -> None:
+    fake_zoo_download("ViT-B-32", "metaclip_400m")
+    built = build_clip(CLIPSource(name="ViT-B-32", pretrained="metaclip_400m"))
+    assert _activations(built.model) == {"QuickGELU"} and built.model_cfg["quick_gelu"] is True

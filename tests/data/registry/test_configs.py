@@ -50,7 +50,7 @@ def user_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_data_root: P
 def test_there_are_paper_configs_for_every_patching_task_and_both_models() -> None:
     from paint_lightning.data.registry import PATCHING_TASKS
 
-    for model in ("vit_b32", "vit_l14"):
+    for model in ("vit_b32", "vit_l14", "vit_b16", "siglip_vit_b16"):
         assert {p.stem for p in (REPO / "configs" / "paper" / model).glob("*.yaml")} == set(PATCHING_TASKS)
     used = "\n".join(p.read_text() for p in PAPER)
     assert all(fragment.name in used for fragment in FRAGMENTS if fragment.name != "support_light.yaml")
