@@ -110,22 +110,20 @@ def test_ddp_fit_counts_every_heldout_example_once_and_writes_once(single_proces
     assert not list(tmp_path.rglob("*.tmp"))
 
 
-def test_sweep_of_a_checkpoint_is_identical_on_one_and_two_processes(single_process_run, tmp_path) -> None:
-    one, two = _validate(
-        _checkpoint(single_process_run), tmp_path, [], ["--trainer.devices=2", "--trainer.strategy=ddp"]
-    )
+def test_sweep_and_per_block_confirm_split_of_a_checkpoint_are_identical_on_one_and_two_processes(
+    single_process_run, tmp_path
+) -> None:
+    """`paint validate` of one checkpoint on 1 and 2 processes, with a per-block search under
+    `accept: confirm` (the default): the global sweep, its paired statistics, and the search and
+    confirm parts, their counts and the verdict do not depend on the number of processes."""
+    block = ["--sweep.per_block.search=coordinate", "--sweep.per_block.budget=6"]
+    one, two = _validate(_checkpoint(single_process_run), tmp_path, block, [*block, *DDP])
     assert _sweep_view(one) == _sweep_view(two)
     assert len(set(one["tasks"]["patches"]["accuracy"])) > 1  # the curve is not flat: a real test
     # The paired statistics (discordant images summed across processes) do not depend on them either.
     paired = ("tied_alphas", "alpha_interval", "unpaired_alphas", "required_heldout", "warnings")
     assert {key: one[key] for key in paired} == {key: two[key] for key in paired}
     assert any(n["paired"] for n in one["required_heldout"]["neighbours"])
-
-
-def test_per_block_confirm_split_is_identical_on_one_and_two_processes(single_process_run, tmp_path) -> None:
-    # accept: confirm (the default): the search and confirm parts, their counts and the verdict.
-    block = ["--sweep.per_block.search=coordinate", "--sweep.per_block.budget=6"]
-    one, two = _validate(_checkpoint(single_process_run), tmp_path, block, [*block, *DDP])
     keys = ("accept", "heldout", "heldout_parts", "trace", "best_mix", "won", "selected_mix")
     assert one["per_block"]["accept"]["rule"] == "confirm"
     assert {k: one["per_block"][k] for k in keys} == {k: two["per_block"][k] for k in keys}

@@ -104,21 +104,7 @@ def _killed_fit(root: Path, when: str, *extra: str) -> tuple[int, str, float]:
     return process.returncode, output, time.time() - float(killed.read_text())
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("when", ["training", "sweep"])
-def test_a_killed_process_ends_the_run_with_one_line_naming_the_checkpoint(tmp_path, when) -> None:
-    """Rank 1 SIGKILLed in epoch 1 (of 2): rank 0 exits with status 1 within 2 minutes and says where
-    to resume; the collective timeout can be set (`--trainer.strategy.timeout`)."""
-    strategy = (
-        DDP
-        if when == "sweep"
-        else [
-            "--trainer.devices=2",
-            "--trainer.strategy=lightning.pytorch.strategies.DDPStrategy",
-            "--trainer.strategy.timeout=0:02:00",
-        ]
-    )
-    code, output, seconds = _killed_fit(tmp_path / "fit", when, *strategy)
+def _assert_one_line_naming_the_checkpoint(code: int, output: str, seconds: float, when: str) -> re.Match:
     assert code == 1, output[-3000:]
     assert seconds < 120  # from the kill to the survivor's exit (about 1 s with gloo)
     print(f"survivor exited {seconds:.2f} s after the kill")
@@ -127,14 +113,30 @@ def test_a_killed_process_ends_the_run_with_one_line_naming_the_checkpoint(tmp_p
     assert line["phase"] == {"training": "training", "sweep": "the sweep"}[when]
     assert Path(line["ckpt"]).is_file() and "epoch=0" in line["ckpt"]
     assert "Traceback" not in output and "This is a bug" not in output
+    return line
 
 
 @pytest.mark.slow
-def test_resuming_from_the_named_checkpoint_gives_the_uninterrupted_result(tmp_path) -> None:
+def test_a_process_killed_in_training_ends_the_run_with_one_line_naming_the_checkpoint(tmp_path) -> None:
+    """Rank 1 SIGKILLed in epoch 1 (of 2): rank 0 exits with status 1 within 2 minutes and says where
+    to resume; the collective timeout can be set (`--trainer.strategy.timeout`). (Killed in the
+    sweep: the next test.)"""
+    strategy = [
+        "--trainer.devices=2",
+        "--trainer.strategy=lightning.pytorch.strategies.DDPStrategy",
+        "--trainer.strategy.timeout=0:02:00",
+    ]
+    _assert_one_line_naming_the_checkpoint(*_killed_fit(tmp_path / "fit", "training", *strategy), "training")
+
+
+@pytest.mark.slow
+def test_a_process_killed_in_the_sweep_ends_the_run_in_one_line_and_resuming_gives_the_uninterrupted_result(
+    tmp_path,
+) -> None:
+    """Rank 1 SIGKILLed in epoch 1's sweep: rank 0 exits with status 1 within 2 minutes naming the
+    checkpoint, and a fit resumed from it ends exactly as a fit that was never interrupted."""
     _paint("fit", "--config", str(TINY), *DDP, f"--trainer.default_root_dir={tmp_path / 'whole'}")
-    code, output, _ = _killed_fit(tmp_path / "killed", "sweep", *DDP)
-    line = LINE.search(output)
-    assert code == 1 and line is not None, output[-3000:]
+    line = _assert_one_line_naming_the_checkpoint(*_killed_fit(tmp_path / "killed", "sweep", *DDP), "sweep")
     _paint(
         "fit",
         "--config",
