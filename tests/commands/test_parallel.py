@@ -187,11 +187,16 @@ def test_a_merge_with_options_is_swept_and_its_export_is_start_plus_lambda_times
     assert lam == sweep["selected_alpha"] and report["methods"]["ties"]["objective"] == max(
         o for o in sweep["objective"] if o is not None
     )
+    _assert_export_is_start_plus_lambda_times_the_merge(out, [tiny_run, second_run], "ties", lam, density=0.3)
+
+
+def _assert_export_is_start_plus_lambda_times_the_merge(out, runs, method: str, lam: float, **options) -> None:
+    """The model `paint parallel` exported to ``out`` is ``start + lam * (merge - start)`` for ``method``."""
     state, meta = load_patched(out)
-    assert meta["method"] == "ties" and meta["mix"] == lam
-    loaded, ends = parallel.load_runs([str(tiny_run), str(second_run)], torch.device("cpu"))
+    assert meta["method"] == method and meta["mix"] == lam
+    loaded, ends = parallel.load_runs([str(run) for run in runs], torch.device("cpu"))
     _, start = patch_tensors(loaded[0].module)
-    merged = merge_end_point("ties", start, ends, density=0.3)
+    merged = merge_end_point(method, start, ends, **options)
     for name, tensor in start.items():
         if tensor.is_floating_point():
             expected = tensor.float() + lam * (merged[name].float() - tensor.float())
@@ -214,15 +219,7 @@ def test_wudi_and_lines_are_swept_over_their_ranges_and_exported_as_start_plus_l
     assert report["methods"]["lines"]["coefficient_range"] == [0.0, 2.0]
     assert max(report["methods"]["lines"]["sweep"]["alphas"]) == 2.0
     lam = report["methods"][exported]["mix"]
-    state, meta = load_patched(out)
-    assert meta["method"] == exported and meta["mix"] == lam
-    loaded, ends = parallel.load_runs([str(tiny_run), str(second_run)], torch.device("cpu"))
-    _, start = patch_tensors(loaded[0].module)
-    merged = merge_end_point(exported, start, ends)
-    for name, tensor in start.items():
-        if tensor.is_floating_point():
-            expected = tensor.float() + lam * (merged[name].float() - tensor.float())
-            torch.testing.assert_close(state[f"visual.{name}"].float(), expected, rtol=1e-5, atol=1e-6)
+    _assert_export_is_start_plus_lambda_times_the_merge(out, [tiny_run, second_run], exported, lam)
 
 
 def test_real_merges_compare_with_parallel_and_task_arithmetic_is_the_diagonal(tiny_run, second_run, tmp_path):
