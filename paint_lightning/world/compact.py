@@ -21,11 +21,11 @@ class ExportCompactCLIP(pl.Callback):
     atomically, so a crash never leaves a half-written checkpoint at ``path``.
 
     Args:
-        path: Destination ``.safetensors`` file.
+        path: Destination ``.safetensors`` file (``~`` is expanded; missing folders are made).
     """
 
     def __init__(self, path: str = "world_clip.safetensors") -> None:
-        self.path = path
+        self.path = str(Path(path).expanduser())
 
     @override
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

@@ -113,3 +113,37 @@ def test_ensure_builds_once_under_concurrent_calls(tmp_path, monkeypatch):
 def test_ensure_names_a_missing_recipe(tmp_path):
     with pytest.raises(FileNotFoundError, match="recipe"):
         pretrain.ensure_world_checkpoint(str(tmp_path / "w.safetensors"), str(tmp_path / "none.yaml"))
+
+
+def test_ensure_expands_the_home_folder_and_names_the_recipes_time(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    written = []
+
+    def fake(recipe, output):
+        written.append(output)
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_bytes(b"weights")
+
+    monkeypatch.setattr(pretrain, "run_recipe", fake)
+    recipe = tmp_path / "pretrain_wide.yaml"
+    recipe.write_text(TINY.read_text())
+    with caplog.at_level("WARNING"):
+        out = pretrain.ensure_world_checkpoint("~/cache/world.safetensors", str(recipe))
+    assert out == written[0] == tmp_path / "cache/world.safetensors"  # no folder literally named "~"
+    minutes = pretrain.RECIPE_MINUTES_ON_2_CORES["pretrain_wide.yaml"]
+    assert f"about {minutes} minutes" in caplog.text and minutes != pretrain.RECIPE_MINUTES_ON_2_CORES["pretrain.yaml"]
+    caplog.clear()
+    other = tmp_path / "mine.yaml"
+    other.write_text(TINY.read_text())
+    with caplog.at_level("WARNING"):
+        pretrain.ensure_world_checkpoint(str(tmp_path / "w2.safetensors"), str(other))
+    announced = next(r.getMessage() for r in caplog.records if "No world checkpoint" in r.getMessage())
+    assert "minutes" not in announced  # no time claimed for an unknown recipe
+
+
+def test_the_export_path_expands_the_home_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    out = tmp_path / "deep" / "world.safetensors"
+    pretrain.pretrain_main(["--config", str(TINY), "--export.path", "~/deep/world.safetensors"])
+    assert out.is_file() and not (Path.cwd() / "~").exists()
+    _load(out)
