@@ -14,6 +14,7 @@ Run from the repository root (missing checkpoints are pretrained first; finished
 
     python docs/scale_finding.py run /tmp/scale_finding [--sizes base deep wide] [--seeds 0 1 2]
     python docs/scale_finding.py table /tmp/scale_finding
+    python docs/scale_finding.py figure /tmp/scale_finding [--figure docs/img/scale_finding.png]
 """
 
 from __future__ import annotations
@@ -129,6 +130,49 @@ def markdown(
     return "\n".join(lines)
 
 
+def curve(report: dict[str, Any], alphas: list[float]) -> list[tuple[float, float]]:
+    """Held-out (patch, support mean) accuracy of a run at each of ``alphas`` (each must be in its sweep)."""
+    where = {round(a, 6): i for i, a in enumerate(report["alphas"])}
+    missing = [a for a in alphas if round(a, 6) not in where]
+    if missing:
+        raise SystemExit(f"the run's sweep has no alpha {missing}: the curves need a common grid")
+    return [
+        (report["patch_accuracy"][where[round(a, 6)]], report["support_accuracy"][where[round(a, 6)]]) for a in alphas
+    ]
+
+
+def figure(out: Path, path: Path) -> Path:
+    """Plots each size's held-out support mean against digits over the 0.1 grid, mean over its seeds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    alphas = [i / 10 for i in range(11)]
+    runs = {size: sorted(out.glob(f"{size}/seed*/lightning_logs/version_0/paint_report.json")) for size in SIZES}
+    if not any(runs.values()):
+        raise SystemExit(f"no finished run under {out}")
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for size, found in runs.items():
+        if not found:
+            continue
+        curves = [curve(json.loads(p.read_text()), alphas) for p in found]
+        patch = [statistics.fmean(c[i][0] for c in curves) for i in range(len(alphas))]
+        support = [statistics.fmean(c[i][1] for c in curves) for i in range(len(alphas))]
+        ax.plot(patch, support, marker="o", markersize=3, label=f"{size} ({len(found)} seeds)")
+        ax.annotate("zero-shot", (patch[0], support[0]), fontsize=7)
+    ax.set_xlabel("digits accuracy, held-out (%)")
+    ax.set_ylabel("support tasks mean accuracy, held-out (%)")
+    ax.set_title("Interpolating zero-shot to fine-tuned, alpha 0 to 1 by 0.1")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+    return path
+
+
 def report_path(out: Path, size: str, seed: int) -> Path:
     """Where the run of ``size`` and ``seed`` writes its report under ``out``."""
     return out / size / f"seed{seed}" / "lightning_logs/version_0/paint_report.json"
@@ -183,13 +227,17 @@ def table(out: Path) -> str:
 def main(argv: list[str] | None = None) -> None:
     """``run OUT`` fits the missing runs; ``table OUT`` prints the table of the finished ones."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=("run", "table"))
+    parser.add_argument("action", choices=("run", "table", "figure"))
     parser.add_argument("out", type=Path)
     parser.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(SIZES))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--figure", type=Path, default=ROOT / "docs/img/scale_finding.png")
     args = parser.parse_args(argv)
     if args.action == "run":
         run(args.out, args.sizes, args.seeds)
+    if args.action == "figure":
+        print(f"wrote {figure(args.out, args.figure)}")
+        return
     print(table(args.out))
 
 

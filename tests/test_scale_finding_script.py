@@ -96,3 +96,34 @@ def test_a_larger_recipe_is_the_base_recipe_with_only_its_size_and_output_change
     assert changed == {(t, k) for t in ("vision_cfg", "text_cfg") for k in factor if k in base_model[t]}
     for tower, key in changed:
         assert larger_model[tower][key] == 2 * base_model[tower][key]
+
+
+def _swept(patch: list[float], support: list[float], alphas: list[float]) -> dict:
+    return {
+        **_report(40.0, 90.0, 80.0, [(90.0, 60.0, 88.0)]),
+        "alphas": alphas,
+        "patch_accuracy": patch,
+        "support_accuracy": support,
+    }
+
+
+def test_the_curve_takes_each_asked_alpha_from_an_adaptive_sweep_and_refuses_a_missing_one(script) -> None:
+    report = _swept([10.0, 20.0, 25.0, 30.0], [90.0, 89.0, 88.5, 88.0], [0.0, 0.5, 0.55, 1.0])
+    assert script.curve(report, [0.0, 0.5, 1.0]) == [(10.0, 90.0), (20.0, 89.0), (30.0, 88.0)]
+    with pytest.raises(SystemExit, match=r"no alpha \[0\.3\]"):
+        script.curve(report, [0.0, 0.3])
+
+
+def test_the_figure_is_drawn_from_the_runs_found(script, tmp_path) -> None:
+    alphas = [i / 10 for i in range(11)]
+    with pytest.raises(SystemExit, match="no finished run"):
+        script.figure(tmp_path, tmp_path / "img" / "empty.png")
+    assert not (tmp_path / "img").exists()
+    report = script.report_path(tmp_path, "base", 0)
+    report.parent.mkdir(parents=True)
+    report.write_text(json.dumps(_swept([40.0 + 5 * i for i in range(11)], [90.0 - i for i in range(11)], alphas)))
+    drawn = script.figure(tmp_path, tmp_path / "img" / "f.png")
+    assert drawn.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(SystemExit):  # a run without the 0.1 grid cannot be averaged with the others
+        report.write_text(json.dumps(_swept([1.0, 2.0], [3.0, 4.0], [0.0, 1.0])))
+        script.figure(tmp_path, tmp_path / "img" / "g.png")
