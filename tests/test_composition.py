@@ -13,7 +13,7 @@ from jsonargparse import ActionConfigFile, ArgumentParser
 
 from paint_lightning.commands.cli import main
 from paint_lightning.commands.data import config_tasks
-from paint_lightning.composition import is_list_type, replace_lists
+from paint_lightning.composition import compose_as_written, is_list_type
 from paint_lightning.data.synthetic import ColourPatchSource
 from tests.commands.test_cli import CONFIGS, OWN_COMMANDS
 
@@ -54,7 +54,7 @@ def _toy_parser() -> ArgumentParser:
     parser.add_argument("--items", type=list[_Item], default=[])
     parser.add_argument("--section.size", type=int, default=1)
     parser.add_argument("--section.name", type=str, default="a")
-    return replace_lists(parser)
+    return compose_as_written(parser)
 
 
 def test_list_types_are_recognised_through_optional_and_union() -> None:

@@ -31,7 +31,7 @@ from paint_lightning.callbacks.progress import PaintProgressBar
 from paint_lightning.commands.console import quiet_console
 from paint_lightning.commands.failures import UserError, config_phase, guarded, wants_traceback
 from paint_lightning.commands.paths import check_output_dir
-from paint_lightning.composition import replace_lists
+from paint_lightning.composition import compose_as_written
 from paint_lightning.data import PaintDataModule, TaskSpec
 from paint_lightning.io.shipped import resolve_config_args
 from paint_lightning.models import PaintModule
@@ -52,10 +52,10 @@ class PaintCLI(LightningCLI):
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
         """Parses ``args`` (``main`` always passes the command line, minus its own flags).
 
-        A later ``--config`` or flag replaces a list whole; ``key+:`` appends (see
-        :mod:`paint_lightning.composition`).
+        A later ``--config`` or flag replaces a list whole (``key+:`` appends) and merges into a
+        mapping key by key (see :mod:`paint_lightning.composition`).
         """
-        replace_lists(parser)
+        compose_as_written(parser)
         if isinstance(args, list):
             self.config = parser.parse_args(args)
         else:

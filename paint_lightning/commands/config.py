@@ -16,7 +16,7 @@ from typing import Any
 from jsonargparse import ActionConfigFile, ArgumentParser, DefaultHelpFormatter, Namespace
 
 from paint_lightning.commands.failures import UserError, config_phase
-from paint_lightning.composition import replace_lists
+from paint_lightning.composition import compose_as_written
 
 # Sections of a `paint fit` config that commands without a Trainer accept and ignore.
 FIT_ONLY = ("trainer", "seed_everything", "optimizer", "lr_scheduler", "ckpt_path", "preemption", "dashboard")
@@ -66,7 +66,7 @@ def add_fit_sections(parser: ArgumentParser, model: bool = True, data: bool = Tr
 
 def parse(parser: ArgumentParser, argv: Sequence[str], command: str) -> tuple[Namespace, Namespace]:
     """``(parsed, instantiated)``; a bad argument or config value is a user error with exit status 2."""
-    replace_lists(parser)
+    compose_as_written(parser)
     with config_phase():
         try:
             config = parser.parse_args(list(argv))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from paint_lightning.composition import replace_lists
+from paint_lightning.composition import compose_as_written
 from paint_lightning.io.files import file_lock
 from paint_lightning.io.shipped import shipped_file
 from paint_lightning.world.caption_data import WorldCaptionData
@@ -25,7 +25,7 @@ RECIPE_MINUTES_ON_2_CORES = {"pretrain.yaml": 16, "pretrain_deep.yaml": 21, "pre
 
 class _PretrainCLI(LightningCLI):
     def parse_arguments(self, parser: LightningArgumentParser, args: object) -> None:
-        replace_lists(parser)  # a later --config replaces a list, as in paint fit
+        compose_as_written(parser)  # lists replaced, mappings merged, as in paint fit
         super().parse_arguments(parser, args)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
