@@ -149,7 +149,7 @@ def figure(out: Path, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     alphas = [i / 10 for i in range(11)]
-    runs = {size: sorted(out.glob(f"{size}/seed*/lightning_logs/version_0/paint_report.json")) for size in SIZES}
+    runs = {size: finished_runs(out, size) for size in SIZES}
     if not any(runs.values()):
         raise SystemExit(f"no finished run under {out}")
     fig, ax = plt.subplots(figsize=(6, 4.5))
@@ -178,6 +178,21 @@ def report_path(out: Path, size: str, seed: int) -> Path:
     return out / size / f"seed{seed}" / "lightning_logs/version_0/paint_report.json"
 
 
+def finished(report: Path) -> bool:
+    """Whether the run of ``report`` ended: it wrote its patched model and its final test numbers.
+
+    A run writes ``paint_report.json`` after every live sweep, so the file alone does not say so.
+    """
+    if not (report.is_file() and (report.parent / "patched.safetensors").is_file()):
+        return False
+    return "test" in json.loads(report.read_text())
+
+
+def finished_runs(out: Path, size: str) -> list[Path]:
+    """The reports of the finished runs of ``size`` under ``out``."""
+    return [p for p in sorted(out.glob(f"{size}/seed*/lightning_logs/version_0/paint_report.json")) if finished(p)]
+
+
 def fit_command(out: Path, size: str, seed: int) -> list[str]:
     """The ``paint fit`` command of one run (the quickstart with this size's checkpoint and this seed)."""
     source = SIZES[size]
@@ -201,9 +216,13 @@ def run(out: Path, sizes: list[str], seeds: list[int]) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     for size in sizes:
         for seed in seeds:
-            if report_path(out, size, seed).is_file():
+            if finished(report_path(out, size, seed)):
                 print(f"{size} seed {seed}: finished before, reused")
                 continue
+            if report_path(out, size, seed).parent.exists():
+                raise SystemExit(
+                    f"{size} seed {seed}: {report_path(out, size, seed).parent} holds an unfinished run; remove it"
+                )
             began = time.perf_counter()
             done = subprocess.run(fit_command(out, size, seed), cwd=ROOT, env=env, check=False)
             if done.returncode:
@@ -215,7 +234,7 @@ def table(out: Path) -> str:
     """The markdown table of every finished run under ``out``, sizes in the order of :data:`SIZES`."""
     summaries, params, seeds = {}, {}, {}
     for size, source in SIZES.items():
-        found = sorted(out.glob(f"{size}/seed*/lightning_logs/version_0/paint_report.json"))
+        found = finished_runs(out, size)
         if not found:
             continue
         seeds[size] = sorted(int(p.parts[-4].removeprefix("seed")) for p in found)

@@ -57,14 +57,30 @@ def test_parameters_count_the_image_tower_and_the_text_transformer_only(script, 
     assert script.parameters(path) == {"image": 17, "text": 14}
 
 
-def test_the_table_has_a_row_per_size_with_every_seed_found(script, tmp_path) -> None:
+def _write_run(script, out: Path, size: str, seed: int, report: dict, patched: bool = True) -> Path:
+    path = script.report_path(out, size, seed)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(report))
+    if patched:
+        (path.parent / "patched.safetensors").write_bytes(b"weights")
+    return path
+
+
+def test_the_table_has_a_row_per_size_with_every_finished_seed(script, tmp_path) -> None:
     for seed, patched in ((0, 80.0), (2, 70.0)):
-        report = script.report_path(tmp_path, "base", seed)
-        report.parent.mkdir(parents=True)
-        report.write_text(json.dumps(_report(40.0, 90.0, patched, [(90.0, 60.0, 88.0)])))
+        _write_run(script, tmp_path, "base", seed, _report(40.0, 90.0, patched, [(90.0, 60.0, 88.0)]))
+    live = {key: value for key, value in _report(40.0, 90.0, 10.0, [(90.0, 60.0, 88.0)]).items() if key != "test"}
+    _write_run(script, tmp_path, "base", 1, live, patched=False)  # a run still training: a partial report only
+    _write_run(script, tmp_path, "deep", 0, live)  # no final test numbers
     lines = script.table(tmp_path).splitlines()
     assert len(lines) == 3 and lines[2].startswith("| base | 1.85M / 0.59M | 0,2 |")  # the shipped checkpoint
     assert "0.700 (0.600 to 0.800)" in lines[2]  # gain kept: 0.8 and 0.6
+
+
+def test_run_refuses_to_start_over_an_unfinished_run(script, tmp_path) -> None:
+    _write_run(script, tmp_path, "base", 0, {"alphas": [0.0]}, patched=False)
+    with pytest.raises(SystemExit, match="unfinished run"):
+        script.run(tmp_path, ["base"], [0])
 
 
 def test_each_fit_is_the_quickstart_with_the_sizes_checkpoint_recipe_and_seed(script, tmp_path) -> None:
@@ -119,9 +135,8 @@ def test_the_figure_is_drawn_from_the_runs_found(script, tmp_path) -> None:
     with pytest.raises(SystemExit, match="no finished run"):
         script.figure(tmp_path, tmp_path / "img" / "empty.png")
     assert not (tmp_path / "img").exists()
-    report = script.report_path(tmp_path, "base", 0)
-    report.parent.mkdir(parents=True)
-    report.write_text(json.dumps(_swept([40.0 + 5 * i for i in range(11)], [90.0 - i for i in range(11)], alphas)))
+    curve = _swept([40.0 + 5 * i for i in range(11)], [90.0 - i for i in range(11)], alphas)
+    report = _write_run(script, tmp_path, "base", 0, curve)
     drawn = script.figure(tmp_path, tmp_path / "img" / "f.png")
     assert drawn.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(SystemExit):  # a run without the 0.1 grid cannot be averaged with the others
