@@ -58,6 +58,7 @@ COLUMNS = (
     ("support_drop", "support drop, patched", 2),
     ("support_drop_fine_tuned", "support drop, fine-tuned", 2),
     ("kept", "gain kept", 3),
+    ("kept_heldout", "gain kept at the limit, held-out", 3),
 )
 
 
@@ -83,7 +84,30 @@ def run_metrics(report: dict[str, Any]) -> dict[str, float]:
         "support_drop": mean("zero_shot") - mean("patched"),
         "support_drop_fine_tuned": mean("zero_shot") - mean("fine_tuned"),
         "kept": (patch["patched"] - patch["zero_shot"]) / gain if gain else math.nan,
+        "kept_heldout": kept_at_limit(report, float(report["limits"]["support"]["limit"])),
     }
+
+
+def kept_at_limit(report: dict[str, Any], limit: float) -> float:
+    """Held-out gain kept where the held-out support drop first reaches ``limit``, between grid points.
+
+    Along the run's swept alphas (ascending), the patch accuracy is interpolated linearly at the
+    drop ``limit``; 1.0 if the fine-tuned end stays within it. The grid's resolution then no
+    longer decides how much of the gain a size keeps.
+    """
+    points = sorted(zip(report["alphas"], report["patch_accuracy"], report["support_accuracy"], strict=True))
+    zero, end = points[0], points[-1]
+    gain = end[1] - zero[1]
+    previous = zero
+    for point in points[1:]:
+        drop = zero[2] - point[2]
+        if drop >= limit:
+            before = zero[2] - previous[2]
+            share = (limit - before) / (drop - before) if drop > before else 0.0
+            patch = previous[1] + share * (point[1] - previous[1])
+            return (patch - zero[1]) / gain if gain else math.nan
+        previous = point
+    return 1.0
 
 
 def summarise(rows: list[dict[str, float]]) -> dict[str, tuple[float, float, float]]:

@@ -25,7 +25,8 @@ def _report(zero_shot: float, fine_tuned: float, patched: float, support: list[t
     tasks = {"digits": {"role": "patch", "zero_shot": zero_shot, "fine_tuned": fine_tuned, "patched": patched}}
     for i, (zs, ft, pa) in enumerate(support):
         tasks[f"s{i}"] = {"role": "support", "zero_shot": zs, "fine_tuned": ft, "patched": pa}
-    return {"test": {"alpha": 0.4, "tasks": tasks}}
+    curve = {"alphas": [0.0, 1.0], "patch_accuracy": [zero_shot, fine_tuned], "support_accuracy": [90.0, 90.0]}
+    return {"test": {"alpha": 0.4, "tasks": tasks}, "limits": {"support": {"limit": 1.5}}, **curve}
 
 
 def test_one_runs_figures_are_read_from_the_test_sets_of_its_report(script) -> None:
@@ -36,6 +37,14 @@ def test_one_runs_figures_are_read_from_the_test_sets_of_its_report(script) -> N
     assert row["support_drop"] == pytest.approx(1.5)  # 80 - mean(88, 69)
     assert row["support_drop_fine_tuned"] == pytest.approx(25.0)  # 80 - mean(60, 50)
     assert row["alpha"] == 0.4
+
+
+def test_the_held_out_gain_kept_is_interpolated_where_the_drop_reaches_the_limit(script) -> None:
+    report = {"alphas": [1.0, 0.0, 0.5], "patch_accuracy": [90.0, 40.0, 60.0], "support_accuracy": [80.0, 90.0, 89.0]}
+    # drop 1.0 at 0.5, 10.0 at 1.0: the limit 1.5 is 1/18 of the way, at patch 60 + 30/18
+    assert script.kept_at_limit(report, 1.5) == pytest.approx((60.0 + 30.0 / 18 - 40.0) / 50.0)
+    assert script.kept_at_limit(report, 1.0) == pytest.approx(0.4)  # reached exactly at alpha 0.5
+    assert script.kept_at_limit(report, 12.0) == 1.0  # the fine-tuned end is within the limit
 
 
 def test_a_run_without_support_tasks_is_refused(script) -> None:
