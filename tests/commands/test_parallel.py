@@ -1,6 +1,7 @@
 import json
 import math
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -174,13 +175,8 @@ def test_with_a_budget_auto_takes_the_grid_only_when_it_fits():
 def test_a_merge_with_options_is_swept_and_its_export_is_start_plus_lambda_times_the_merge(
     tiny_run, second_run, tmp_path, capsys
 ):
-    config = tmp_path / "both.yaml"
-    config.write_text(BOTH)
-    out = tmp_path / "merged"
-    runs = ["--runs", str(tiny_run), str(second_run)]
     merge = ["--merge", "ties", "--merge_options", '{"ties": {"density": 0.3}}', "--export_method", "ties"]
-    main(["parallel", "--config", TINY_YAML, "--config", str(config), *runs, *merge, "--out", str(out)])
-    report = json.loads((out / "parallel_report.json").read_text())
+    out, report = _parallel_of_both(tmp_path, [tiny_run, second_run], merge)
     assert set(report["methods"]) == {"parallel", "ties"} and "ties " in capsys.readouterr().out
     lam = report["methods"]["ties"]["mix"]
     sweep = report["methods"]["ties"]["sweep"]
@@ -188,6 +184,16 @@ def test_a_merge_with_options_is_swept_and_its_export_is_start_plus_lambda_times
         o for o in sweep["objective"] if o is not None
     )
     _assert_export_is_start_plus_lambda_times_the_merge(out, [tiny_run, second_run], "ties", lam, density=0.3)
+
+
+def _parallel_of_both(tmp_path, runs, merge: list[str]) -> tuple[Path, dict]:
+    """``paint parallel`` of ``runs`` on both tasks with the ``merge`` flags; its output folder and report."""
+    config = tmp_path / "both.yaml"
+    config.write_text(BOTH)
+    out = tmp_path / "merged"
+    flags = ["--runs", *map(str, runs), *merge, "--out", str(out)]
+    main(["parallel", "--config", TINY_YAML, "--config", str(config), *flags])
+    return out, json.loads((out / "parallel_report.json").read_text())
 
 
 def _assert_export_is_start_plus_lambda_times_the_merge(out, runs, method: str, lam: float, **options) -> None:
@@ -207,13 +213,9 @@ def _assert_export_is_start_plus_lambda_times_the_merge(out, runs, method: str, 
 def test_wudi_and_lines_are_swept_over_their_ranges_and_exported_as_start_plus_lambda_times_the_merge(
     exported, tiny_run, second_run, tmp_path
 ):
-    config = tmp_path / "both.yaml"
-    config.write_text(BOTH)
-    out = tmp_path / "merged"
-    runs = ["--runs", str(tiny_run), str(second_run)]
-    merge = ["--merge", "wudi", "lines", "--export_method", exported]
-    main(["parallel", "--config", TINY_YAML, "--config", str(config), *runs, *merge, "--out", str(out)])
-    report = json.loads((out / "parallel_report.json").read_text())
+    out, report = _parallel_of_both(
+        tmp_path, [tiny_run, second_run], ["--merge", "wudi", "lines", "--export_method", exported]
+    )
     assert set(report["methods"]) == {"parallel", "wudi", "lines"}
     assert report["methods"]["wudi"]["coefficient_range"] == [0.0, 1.0]
     assert report["methods"]["lines"]["coefficient_range"] == [0.0, 2.0]
@@ -223,13 +225,8 @@ def test_wudi_and_lines_are_swept_over_their_ranges_and_exported_as_start_plus_l
 
 
 def test_real_merges_compare_with_parallel_and_task_arithmetic_is_the_diagonal(tiny_run, second_run, tmp_path):
-    config = tmp_path / "both.yaml"
-    config.write_text(BOTH)
-    out = tmp_path / "merges"
-    runs = ["--runs", str(tiny_run), str(second_run)]
     merge = ["--merge", "task_arithmetic", "ties", "--merge_options", '{"ties": {"density": 0.5}}']
-    main(["parallel", "--config", TINY_YAML, "--config", str(config), *runs, *merge, "--out", str(out)])
-    report = json.loads((out / "parallel_report.json").read_text())
+    _, report = _parallel_of_both(tmp_path, [tiny_run, second_run], merge)
     assert set(report["methods"]) == {"parallel", "task_arithmetic", "ties"}
     ta = report["methods"]["task_arithmetic"]
     sweep = ta["sweep"]
